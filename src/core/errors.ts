@@ -1,0 +1,27 @@
+/**
+ * An error a user can act on: what went wrong, with which thing and value, and how to fix it.
+ * The CLI and the daemon print these without a stack trace; anything else is a bug and keeps its stack.
+ */
+export class InspectdError extends Error {
+  constructor(
+    message: string,
+    readonly details: { subject?: string; value?: unknown; fix?: string; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'InspectdError';
+  }
+
+  /** One human-readable block: the message, then the fix on its own line. */
+  describe(): string {
+    const lines = [this.message];
+    if (this.details.fix) lines.push(`  fix: ${this.details.fix}`);
+    return lines.join('\n');
+  }
+}
+
+export const isInspectdError = (e: unknown): e is InspectdError => e instanceof InspectdError;
+
+/** The message of anything thrown, for log lines and wrapped errors. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

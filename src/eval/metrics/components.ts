@@ -1,0 +1,133 @@
+import { InspectdError } from '../../core/errors.js';
+
+export interface Components {
+  /** Per pixel: 0 = background, 1..count = component. */
+  labels: Int32Array;
+  count: number;
+  /** areas[k - 1] is the pixel count of component k. */
+  areas: number[];
+}
+
+export interface ComponentBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  area: number;
+}
+
+/**
+ * Connected components of the nonzero pixels of a row-major mask, labelled in raster order of
+ * their first pixel. Flood fill with a flat Int32Array stack: no recursion, so a defect the size
+ * of the image cannot overflow the call stack.
+ */
+export function labelComponents(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  connectivity: 4 | 8 = 8,
+): Components {
+  checkSize('labelComponents', mask.length, width, height);
+  const n = width * height;
+  const labels = new Int32Array(n);
+  const areas: number[] = [];
+  let stack: Int32Array | undefined;
+  const diagonal = connectivity === 8;
+  let count = 0;
+  for (let start = 0; start < n; start++) {
+    if (mask[start] === 0 || labels[start] !== 0) continue;
+    stack ??= new Int32Array(n); // each pixel is pushed at most once (labelled on push)
+    const label = ++count;
+    let area = 0;
+    let top = 0;
+    labels[start] = label;
+    stack[top++] = start;
+    while (top > 0) {
+      const p = stack[--top];
+      area++;
+      const y = (p / width) | 0;
+      const x = p - y * width;
+      const y0 = y > 0 ? y - 1 : y;
+      const y1 = y < height - 1 ? y + 1 : y;
+      const x0 = x > 0 ? x - 1 : x;
+      const x1 = x < width - 1 ? x + 1 : x;
+      for (let ny = y0; ny <= y1; ny++) {
+        for (let nx = x0; nx <= x1; nx++) {
+          if (!diagonal && nx !== x && ny !== y) continue;
+          const q = ny * width + nx;
+          if (mask[q] !== 0 && labels[q] === 0) {
+            labels[q] = label;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    areas.push(area);
+  }
+  return { labels, count, areas };
+}
+
+/** Bounding box and area of each component; result[k - 1] describes component k. */
+export function componentBoxes(
+  labels: Int32Array,
+  width: number,
+  height: number,
+  count: number,
+): ComponentBox[] {
+  checkSize('componentBoxes', labels.length, width, height);
+  const minX = new Int32Array(count).fill(width);
+  const minY = new Int32Array(count).fill(height);
+  const maxX = new Int32Array(count).fill(-1);
+  const maxY = new Int32Array(count).fill(-1);
+  const area = new Float64Array(count);
+  for (let y = 0, p = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, p++) {
+      const k = labels[p] - 1;
+      if (k < 0) continue;
+      if (k >= count) {
+        throw new InspectdError(`componentBoxes: label ${k + 1} exceeds count ${count}`, {
+          subject: 'labels',
+          value: k + 1,
+          fix: 'pass the count returned by labelComponents with its labels',
+        });
+      }
+      if (x < minX[k]) minX[k] = x;
+      if (x > maxX[k]) maxX[k] = x;
+      if (y < minY[k]) minY[k] = y;
+      if (y > maxY[k]) maxY[k] = y;
+      area[k]++;
+    }
+  }
+  const boxes: ComponentBox[] = [];
+  for (let k = 0; k < count; k++) {
+    boxes.push(
+      area[k] === 0
+        ? { x: 0, y: 0, width: 0, height: 0, area: 0 }
+        : {
+            x: minX[k],
+            y: minY[k],
+            width: maxX[k] - minX[k] + 1,
+            height: maxY[k] - minY[k] + 1,
+            area: area[k],
+          },
+    );
+  }
+  return boxes;
+}
+
+export function checkSize(what: string, length: number, width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new InspectdError(`${what}: size ${width}x${height} is not a positive integer size`, {
+      subject: 'size',
+      value: { width, height },
+      fix: 'pass the width and height of the map in pixels',
+    });
+  }
+  if (length !== width * height) {
+    throw new InspectdError(`${what}: ${length} pixels do not make a ${width}x${height} image`, {
+      subject: 'size',
+      value: { length, width, height },
+      fix: 'pass row-major arrays of width * height values',
+    });
+  }
+}

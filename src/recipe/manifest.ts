@@ -1,0 +1,82 @@
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { InspectdError, messageOf } from '../core/errors.js';
+import type { InputSpec } from '../core/inputSpec.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MODEL_FILE = 'model.onnx';
+export const MANIFEST_SCHEMA = 1;
+
+export interface Calibration {
+  /** Image scores of the good images the threshold was set from. */
+  n: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  quantiles: Record<'p50' | 'p90' | 'p95' | 'p99', number>;
+}
+
+/** A recipe folder's description: everything `run` and `eval` need besides the model, and where it came from. */
+export interface Manifest {
+  schema: number;
+  name: string;
+  method: 'gaussian';
+  input: InputSpec;
+  outputs: { score: string; map: string; mapWidth: number; mapHeight: number };
+  model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };
+  threshold: { value: number; rule: 'max-good-train'; margin: number };
+  calibration: Calibration;
+  params: Record<string, unknown>;
+  provenance: {
+    tool: string;
+    toolVersion: string;
+    createdAt: string;
+    host: string;
+    backbone: { file: string; sha256: string; layers: string[]; metadata: Record<string, string> };
+    trainImages: { dir: string; used: number; skipped: { file: string; reason: string }[] };
+    timingsSeconds: Record<string, number>;
+  };
+}
+
+export async function writeManifest(dir: string, m: Manifest): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  await writeFile(`${file}.tmp`, JSON.stringify(m, null, 2) + '\n');
+  await rename(`${file}.tmp`, file);
+}
+
+export async function readManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new InspectdError(`recipe ${dir} has no readable ${MANIFEST_FILE} (${messageOf(e)})`, {
+      subject: dir,
+      fix: 'pass a folder written by `inspectd fit`',
+    });
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new InspectdError(`recipe manifest ${file} is not valid JSON: ${messageOf(e)}`, {
+      subject: file,
+      fix: 'refit the recipe with `inspectd fit`',
+    });
+  }
+  const problems: string[] = [];
+  if (m.schema !== MANIFEST_SCHEMA)
+    problems.push(`schema is ${String(m.schema)}, this inspectd reads ${MANIFEST_SCHEMA}`);
+  if (!m.input || !(m.input.width > 0) || !(m.input.height > 0)) problems.push('input size missing');
+  if (!m.model?.file) problems.push('model.file missing');
+  if (typeof m.threshold?.value !== 'number' || !Number.isFinite(m.threshold.value))
+    problems.push('threshold.value is not a finite number');
+  if (problems.length) {
+    throw new InspectdError(`recipe manifest ${file} is invalid: ${problems.join('; ')}`, {
+      subject: file,
+      fix: 'refit the recipe with this version of `inspectd fit`',
+    });
+  }
+  return m;
+}

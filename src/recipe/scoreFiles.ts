@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { RecipeModel } from '../inference/recipeModel.js';
+import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
+import type { Progress } from '../log/progress.js';
+
+export interface ScoredImage {
+  file: string;
+  score: number;
+  /** [mapHeight * mapWidth], present when asked for. */
+  map?: Float32Array;
+}
+
+/** Scores image files through a recipe in batches; unreadable files are skipped and reported. */
+export async function scoreFiles(
+  model: RecipeModel,
+  files: readonly string[],
+  opts: { batchSize: number; keepMaps: boolean; log: Logger; progress?: Progress },
+): Promise<{ scored: ScoredImage[]; skipped: SkippedImage[]; modelSeconds: number }> {
+  const skipped: SkippedImage[] = [];
+  const scored: ScoredImage[] = [];
+  const { mapWidth, mapHeight } = model.manifest.outputs;
+  const plane = mapWidth * mapHeight;
+  let modelSeconds = 0;
+  for await (const batch of imageBatches(files, model.manifest.input, opts.batchSize, opts.log, skipped)) {
+    const t0 = performance.now();
+    const { scores, maps } = await model.score(batch.tensor, batch.n);
+    modelSeconds += (performance.now() - t0) / 1000;
+    batch.files.forEach((file, i) => {
+      scored.push({
+        file,
+        score: scores[i],
+        map: opts.keepMaps ? maps.slice(i * plane, (i + 1) * plane) : undefined,
+      });
+    });
+    opts.progress?.tick(batch.n);
+  }
+  opts.progress?.tick(skipped.length);
+  return { scored, skipped, modelSeconds };
+}
