@@ -1,11 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { InspectdError, messageOf } from '../core/errors.js';
+import { messageOf, UsageError } from '../core/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { SessionOptions } from '../inference/session.js';
 
-export class UsageError extends InspectdError {}
+export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

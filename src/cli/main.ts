@@ -44,7 +44,7 @@ main(process.argv.slice(2)).then(
     // Errors a user can act on print plainly; anything else is a bug and keeps its stack for the report.
     if (isInspectdError(e)) {
       process.stderr.write(`inspectd: ${e.describe()}\n`);
-      process.exitCode = e instanceof UsageError ? 2 : 1;
+      process.exitCode = e.exitCode;
     } else {
       process.stderr.write(
         `inspectd: internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import convict from 'convict';
-import { InspectdError, messageOf } from '../core/errors.js';
+import { ConfigError, messageOf } from '../core/errors.js';
 import { schema, type Config } from './schema.js';
 
 export interface ConfigProblem {
@@ -44,7 +44,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   const c = convict<Config>(schema, { env });
   if (file) {
     if (!existsSync(file)) {
-      throw new InspectdError(`configuration file ${file} does not exist`, {
+      throw new ConfigError(`configuration file ${file} does not exist`, {
         subject: file,
         fix: 'pass an existing JSON file (see config/default.json)',
       });
@@ -52,7 +52,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     try {
       c.loadFile(file);
     } catch (e) {
-      throw new InspectdError(`configuration file ${file} is not valid JSON: ${messageOf(e)}`, {
+      throw new ConfigError(`configuration file ${file} is not valid JSON: ${messageOf(e)}`, {
         subject: file,
         fix: 'fix the JSON syntax at the position given',
       });
@@ -62,7 +62,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     c.validate({ allowed: 'strict' });
   } catch (e) {
     const problems = parseProblems(messageOf(e), env);
-    throw new InspectdError(
+    throw new ConfigError(
       `configuration ${file ?? '(defaults + environment)'} has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`,
       {
         subject: file,

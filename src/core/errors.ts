@@ -3,6 +3,9 @@
  * The CLI and the daemon print these without a stack trace; anything else is a bug and keeps its stack.
  */
 export class InspectdError extends Error {
+  /** Process exit code when this ends a CLI command: 1 = bad input, 2 = bad usage or configuration. */
+  readonly exitCode: number = 1;
+
   constructor(
     message: string,
     readonly details: { subject?: string; value?: unknown; fix?: string; cause?: unknown } = {},
@@ -24,4 +27,14 @@ export const isInspectdError = (e: unknown): e is InspectdError => e instanceof 
 /** The message of anything thrown, for log lines and wrapped errors. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** A configuration that cannot start: every problem listed in the message. */
+export class ConfigError extends InspectdError {
+  override readonly exitCode = 2;
+}
+
+/** A command line that cannot be understood. */
+export class UsageError extends InspectdError {
+  override readonly exitCode = 2;
 }

@@ -43,3 +43,12 @@ export class OnceNotifier {
     this.log.info(obj, msg);
   }
 }
+
+const notifiers = new WeakMap<Logger, OnceNotifier>();
+
+/** The notifier of a logger: "once" holds for everything logged through it, across calls. */
+export function onceFor(log: Logger): OnceNotifier {
+  let n = notifiers.get(log);
+  if (!n) notifiers.set(log, (n = new OnceNotifier(log)));
+  return n;
+}

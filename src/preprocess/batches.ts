@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { isInspectdError, messageOf } from '../core/errors.js';
 import type { InputSpec } from '../core/inputSpec.js';
-import { OnceNotifier } from '../log/logger.js';
+import { onceFor } from '../log/logger.js';
 import { decodeImageFile, toNormalizedChw } from './image.js';
 
 export interface ImageBatch {
@@ -29,7 +29,7 @@ export async function* imageBatches(
   log: Logger,
   skipped: SkippedImage[],
 ): AsyncGenerator<ImageBatch> {
-  const once = new OnceNotifier(log);
+  const once = onceFor(log);
   const plane = spec.width * spec.height * spec.channels;
   const decode = async (start: number): Promise<ImageBatch> => {
     const chunk = files.slice(start, start + batchSize);

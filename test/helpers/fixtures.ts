@@ -20,3 +20,24 @@ export async function goodImagesFolder(count: number, size = 96): Promise<string
   );
   return dir;
 }
+
+/** A small MVTec-layout dataset in a temp folder: `perType` good and defective MPDD test images with masks. */
+export async function smallDataset(perType: number): Promise<string> {
+  const { copyFileSync } = await import('node:fs');
+  const src = path.join(DATASETS, 'mpdd_metal_plate');
+  const dir = path.join(tempDir('dataset'), 'mpdd_small');
+  for (const type of ['good', 'defect']) {
+    mkdirSync(path.join(dir, 'test', type), { recursive: true });
+    for (const n of readdirSync(path.join(src, 'test', type))
+      .sort()
+      .slice(0, perType)) {
+      copyFileSync(path.join(src, 'test', type, n), path.join(dir, 'test', type, n));
+      if (type === 'defect') {
+        mkdirSync(path.join(dir, 'ground_truth', type), { recursive: true });
+        const mask = `${path.parse(n).name}_mask.png`;
+        copyFileSync(path.join(src, 'ground_truth', type, mask), path.join(dir, 'ground_truth', type, mask));
+      }
+    }
+  }
+  return dir;
+}
