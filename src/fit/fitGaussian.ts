@@ -21,6 +21,7 @@ import { scoreFiles } from '../recipe/scoreFiles.js';
 import { calibrate } from '../scoring/calibration.js';
 import { fuseLevels, randomChannelSubset } from '../scoring/fusion.js';
 import { mahalanobisMap, momentNodes } from '../scoring/gaussian/head.js';
+import { estimateInParallel } from '../scoring/gaussian/estimateParallel.js';
 import { MomentAccumulator, type GaussianGrid } from '../scoring/gaussian/moments.js';
 import { MAP_OUTPUT, SCORE_OUTPUT, mapToOutputs } from '../scoring/mapHead.js';
 
@@ -38,6 +39,8 @@ export interface GaussianFitOptions {
   batchSize: number;
   minImages: number;
   blurSigma: number;
+  /** Threads for the covariance inversion (the CPU count by default). */
+  threads?: number;
   session: SessionOptions;
 }
 
@@ -108,7 +111,7 @@ export async function fitGaussian(o: GaussianFitOptions, log: Logger): Promise<M
 
   // 2. Mean and precision per position.
   t = performance.now();
-  const { mean, precision, failedPositions } = acc.finalize(o.eps);
+  const { mean, precision, failedPositions } = await estimateInParallel(acc, o.eps, o.threads);
   lap('inverse', t);
   if (failedPositions.length) {
     throw new InspectdError(

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// npm run bench: inspectd's fit and eval beside the reference PaDiM (../shared/tools/padim_reference.py) on the
+// same data in the same command, reported as ratios (this machine's speed cancels out). Peak memory of each
+// process from getrusage(RUSAGE_CHILDREN) via a tiny Python wrapper.
+// Usage: node scripts/bench.mjs [dataset ...]   (default: magnetic_tile mpdd_metal_plate)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const shared = process.env.INSPECTD_SHARED ?? path.resolve(root, '..', 'shared');
+const python = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
+const cli = path.join(root, 'dist', 'cli', 'main.js');
+const out = path.join(root, 'var', 'bench');
+mkdirSync(out, { recursive: true });
+
+/** Runs a command; returns wall seconds, peak RSS (MiB), stdout and stderr. */
+function measure(cmd, args, env = {}) {
+  const wrapper =
+    'import resource,subprocess,sys,time,json;t=time.time();p=subprocess.run(sys.argv[1:]);' +
+    'print(json.dumps({"rc":p.returncode,"wall":time.time()-t,"maxrss_kib":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}),file=sys.stderr)';
+  const r = spawnSync(python, ['-c', wrapper, cmd, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  const last = r.stderr.trim().split('\n').pop();
+  const m = JSON.parse(last);
+  if (m.rc !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${m.rc}):\n${r.stderr.slice(-3000)}`);
+  return { wall: m.wall, rssMiB: m.maxrss_kib / 1024, stdout: r.stdout, stderr: r.stderr };
+}
+
+const datasets = process.argv.slice(2).length ? process.argv.slice(2) : ['magnetic_tile', 'mpdd_metal_plate'];
+const rows = [];
+for (const name of datasets) {
+  const data = path.join(shared, 'datasets', name);
+  // The reference: one process that fits, then scores the test set in batches of 16.
+  const ref = measure(python, [
+    path.join(shared, 'tools', 'padim_reference.py'),
+    path.join(shared, 'datasets'),
+    name,
+  ]);
+  const refFit = Number(/fit_s ([\d.]+)/.exec(ref.stdout)[1]);
+  const refScore = Number(/score_ms\/img ([\d.]+)/.exec(ref.stdout)[1]);
+  const refAuroc = /\{([^}]*)\}/.exec(ref.stdout)[1];
+
+  const recipe = path.join(out, `recipe-${name}`);
+  const fit = measure(
+    process.execPath,
+    [
+      cli,
+      'fit',
+      '--method',
+      'gaussian',
+      '--backbone',
+      path.join(shared, 'models', 'mobilenet_v2_features.onnx'),
+      '--layers',
+      's4_24ch,s8_32ch,s16_96ch',
+      '--size',
+      '224',
+      '--eps',
+      '0.01',
+      '--images',
+      path.join(data, 'train', 'good'),
+      '--out',
+      recipe,
+    ],
+    { INSPECTD_LOG_PRETTY: 'never' },
+  );
+  const timings = JSON.parse(readFileSync(path.join(recipe, 'manifest.json'), 'utf8')).provenance
+    .timingsSeconds;
+  const report = path.join(out, `report-${name}.json`);
+  const ev = measure(
+    process.execPath,
+    [cli, 'eval', '--recipe', recipe, '--dataset', data, '--json', report],
+    { INSPECTD_LOG_PRETTY: 'never' },
+  );
+  const rep = JSON.parse(readFileSync(report, 'utf8'));
+  // Like for like with the reference's fit_s: features + moments + inverse (without writing the model and
+  // without scoring the good images for the threshold, which the reference does not do).
+  const ourFit = timings.features_and_moments + timings.inverse;
+  rows.push({
+    dataset: name,
+    reference: {
+      fit_s: refFit,
+      score_ms_per_image: refScore,
+      wall_s: ref.wall,
+      peak_rss_mib: ref.rssMiB,
+      auroc: refAuroc,
+    },
+    inspectd: {
+      fit_s: ourFit,
+      fit_total_s: timings.total,
+      fit_wall_s: fit.wall,
+      fit_peak_rss_mib: fit.rssMiB,
+      model_ms_per_image: rep.timings.modelMsPerImage,
+      eval_total_ms_per_image: rep.timings.totalMsPerImage,
+      eval_wall_s: ev.wall,
+      eval_peak_rss_mib: ev.rssMiB,
+      image_auroc: rep.image_auroc * 100,
+      pixel_auroc: rep.pixel_auroc * 100,
+    },
+    ratios: { fit: ourFit / refFit, score_per_image: rep.timings.modelMsPerImage / refScore },
+  });
+}
+writeFileSync(path.join(out, 'bench.json'), JSON.stringify(rows, null, 2));
+const f = (v, d = 1) => v.toFixed(d);
+console.log(
+  'dataset            | fit s ours / ref (ratio) | score ms/img ours / ref (ratio) | peak RSS MiB fit / eval / ref | AUROC img/pix ours | ref',
+);
+for (const r of rows) {
+  const o = r.inspectd;
+  const x = r.reference;
+  console.log(
+    `${r.dataset.padEnd(18)} | ${f(o.fit_s)} / ${f(x.fit_s)} (${f(r.ratios.fit, 2)}) | ${f(o.model_ms_per_image)} / ${f(x.score_ms_per_image)} (${f(r.ratios.score_per_image, 2)}) | ${f(o.fit_peak_rss_mib, 0)} / ${f(o.eval_peak_rss_mib, 0)} / ${f(x.peak_rss_mib, 0)} | ${f(o.image_auroc, 2)} / ${f(o.pixel_auroc, 2)} | ${x.auroc}`,
+  );
+}
+console.log(
+  `(fit s: features + moments + inverse, like the reference's fit_s; full fit incl. threshold pass: ${rows.map((r) => `${r.dataset} ${f(r.inspectd.fit_total_s)} s`).join(', ')}). JSON: var/bench/bench.json`,
+);
