@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../core/errors.js';
+import { onceFor } from '../log/logger.js';
 
 export type ProviderName = 'cuda' | 'cpu';
 
@@ -16,10 +20,24 @@ export interface LoadedSession {
   provider: ProviderName;
 }
 
-/** Why a provider cannot be used on this box before even trying it, or undefined. */
-function providerUnavailable(p: ProviderName): string | undefined {
-  if (p === 'cuda' && process.arch !== 'x64') {
-    return `no prebuilt CUDA provider for ${process.arch} (Jetson needs onnxruntime built from source)`;
+/** Where onnxruntime-node keeps its native libraries (the CUDA provider goes beside them). */
+export function ortBinaryDir(): string {
+  const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
+  return path.resolve(path.dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/**
+ * Why a provider cannot be used on this box, found without trying it (a failed try makes onnxruntime print
+ * an alarming error of its own), or undefined when it may work.
+ */
+export function providerUnavailable(p: ProviderName): string | undefined {
+  if (p !== 'cuda') return undefined;
+  if (process.arch !== 'x64') {
+    return `no prebuilt CUDA provider for ${process.platform}/${process.arch} (a Jetson needs onnxruntime built from source)`;
+  }
+  const lib = path.join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so');
+  if (!existsSync(lib)) {
+    return `the CUDA provider library is not installed (${lib} is missing; see README "GPU")`;
   }
   return undefined;
 }
@@ -34,7 +52,7 @@ export async function loadSession(
     const why = providerUnavailable(provider);
     if (why) {
       errors.push(`${provider}: ${why}`);
-      log.info({ provider, model: modelPath }, `execution provider ${provider} skipped: ${why}`);
+      onceFor(log).info(`skip-${provider}`, { provider }, `execution provider ${provider} not used: ${why}`);
       continue;
     }
     try {
