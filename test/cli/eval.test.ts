@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { gaussianFitArgs, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { SHARED_BACKBONE } from '../helpers/paths.js';
 
@@ -22,23 +22,16 @@ describe('eval', () => {
   beforeAll(async () => {
     const good = await goodImagesFolder(20, 128);
     recipe = path.join(tempDir('recipe'), 'small');
-    const fit = await runCli([
-      'fit',
-      '--method',
-      'gaussian',
-      '--backbone',
-      SHARED_BACKBONE,
-      '--layers',
-      's4_24ch,s8_32ch',
-      '--size',
-      '64',
-      '--channels',
-      '20',
-      '--images',
-      good,
-      '--out',
-      recipe,
-    ]);
+    const fit = await runCli(
+      gaussianFitArgs({
+        backbone: SHARED_BACKBONE,
+        layers: 's4_24ch,s8_32ch',
+        size: 64,
+        images: good,
+        out: recipe,
+        extra: ['--channels', '20'],
+      }),
+    );
     expect(fit.code, fit.stderr).toBe(0);
     dataset = await smallDataset(6);
   });

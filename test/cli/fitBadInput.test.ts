@@ -2,27 +2,13 @@ import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { logLines, runCli } from '../helpers/cli.js';
+import { gaussianFitArgs, logLines, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, tempDir } from '../helpers/fixtures.js';
 import { SHARED_BACKBONE } from '../helpers/paths.js';
 
 const LAYERS = 's4_24ch,s8_32ch,s16_96ch';
-const fitArgs = (images: string, out: string, extra: string[] = []): string[] => [
-  'fit',
-  '--method',
-  'gaussian',
-  '--backbone',
-  SHARED_BACKBONE,
-  '--layers',
-  LAYERS,
-  '--size',
-  '64',
-  '--images',
-  images,
-  '--out',
-  out,
-  ...extra,
-];
+const fitArgs = (images: string, out: string): string[] =>
+  gaussianFitArgs({ backbone: SHARED_BACKBONE, layers: LAYERS, size: 64, images, out });
 
 /** No user-facing failure may end in a stack trace. */
 function expectCleanFailure(r: { code: number | null; stderr: string }): void {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { gaussianFitArgs, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { DATASETS, SHARED_BACKBONE } from '../helpers/paths.js';
 
@@ -22,23 +22,16 @@ describe.each(Object.entries(REFERENCE))('reference PaDiM on %s', (name, ref) =>
       const work = tempDir(`repro-${name}`);
       const recipe = path.join(work, 'recipe');
       const report = path.join(work, 'report.json');
-      const fit = await runCli([
-        'fit',
-        '--method',
-        'gaussian',
-        '--backbone',
-        SHARED_BACKBONE,
-        '--layers',
-        's4_24ch,s8_32ch,s16_96ch',
-        '--size',
-        '224',
-        '--eps',
-        '0.01',
-        '--images',
-        path.join(DATASETS, name, 'train', 'good'),
-        '--out',
-        recipe,
-      ]);
+      const fit = await runCli(
+        gaussianFitArgs({
+          backbone: SHARED_BACKBONE,
+          layers: 's4_24ch,s8_32ch,s16_96ch',
+          size: 224,
+          images: path.join(DATASETS, name, 'train', 'good'),
+          out: recipe,
+          extra: ['--eps', '0.01'],
+        }),
+      );
       expect(fit.stderr).not.toMatch(/internal error/);
       expect(fit.code).toBe(0);
       const ev = await runCli([

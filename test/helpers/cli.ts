@@ -9,9 +9,19 @@ export interface CliResult {
 
 /** Runs the built CLI as a user would; logs are JSON on stderr (not a TTY here). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], { env });
+}
+
+/** Runs a program to completion, collecting its output. */
+export function runProcess(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -29,4 +39,31 @@ export function logLines(stderr: string): { level: number; msg: string; [k: stri
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
+/** `inspectd fit --method gaussian` arguments with the shared MobileNetV2 backbone. */
+export function gaussianFitArgs(o: {
+  backbone: string;
+  layers: string;
+  size: number;
+  images: string;
+  out: string;
+  extra?: string[];
+}): string[] {
+  return [
+    'fit',
+    '--method',
+    'gaussian',
+    '--backbone',
+    o.backbone,
+    '--layers',
+    o.layers,
+    '--size',
+    String(o.size),
+    '--images',
+    o.images,
+    '--out',
+    o.out,
+    ...(o.extra ?? []),
+  ];
 }

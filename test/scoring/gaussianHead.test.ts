@@ -25,20 +25,25 @@ function randomGaussianParams(seed: number): { mean: Float32Array; precision: Fl
   return { mean, precision };
 }
 
+/** The Mahalanobis head alone, as a model from features [N,C,H,W] to map [N,1,H,W]. */
+function mahalanobisSession(mean: Float32Array, precision: Float32Array): ReturnType<typeof sessionFor> {
+  const b = new GraphBuilder(13);
+  b.opNamed('map', 'Identity', [
+    mahalanobisMap(b, 'features', { channels: C, height: H, width: W, mean, precision }),
+  ]);
+  return sessionFor(
+    modelFromFragment(
+      b,
+      [{ name: 'features', dims: ['N', C, H, W] }],
+      [{ name: 'map', dims: ['N', 1, H, W] }],
+    ),
+  );
+}
+
 describe('gaussian scoring head (ONNX) against plain Mahalanobis in TypeScript', () => {
   it('matches per position to 1e-4 relative on random data, for a batch of images', async () => {
     const { mean, precision } = randomGaussianParams(1);
-    const b = new GraphBuilder(13);
-    b.opNamed('map', 'Identity', [
-      mahalanobisMap(b, 'features', { channels: C, height: H, width: W, mean, precision }),
-    ]);
-    const { session, cleanup } = await sessionFor(
-      modelFromFragment(
-        b,
-        [{ name: 'features', dims: ['N', C, H, W] }],
-        [{ name: 'map', dims: ['N', 1, H, W] }],
-      ),
-    );
+    const { session, cleanup } = await mahalanobisSession(mean, precision);
     try {
       // Features near the means and far from them, so distances span small and large values.
       const x = gaussianSamples(N * C * P, rng(2)).map((v, i) => v * (1 + (i % 5)));
@@ -62,17 +67,7 @@ describe('gaussian scoring head (ONNX) against plain Mahalanobis in TypeScript',
 
   it('gives distance 0 at the mean (no NaN from rounding below zero)', async () => {
     const { mean, precision } = randomGaussianParams(3);
-    const b = new GraphBuilder(13);
-    b.opNamed('map', 'Identity', [
-      mahalanobisMap(b, 'features', { channels: C, height: H, width: W, mean, precision }),
-    ]);
-    const { session, cleanup } = await sessionFor(
-      modelFromFragment(
-        b,
-        [{ name: 'features', dims: ['N', C, H, W] }],
-        [{ name: 'map', dims: ['N', 1, H, W] }],
-      ),
-    );
+    const { session, cleanup } = await mahalanobisSession(mean, precision);
     try {
       const x = new Float32Array(C * P);
       for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) x[c * P + p] = mean[p * C + c];

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -8,6 +7,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type * as OnnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess, type CliResult } from '../helpers/cli.js';
 import { ROOT, SHARED_BACKBONE, SHARED_MODELS } from '../helpers/paths.js';
 
 // onnx-proto is CommonJS; require keeps its namespace shape, the type import keeps it typed.
@@ -25,11 +25,7 @@ const SLOW = 300_000;
 // 1e-4 leaves margin for other CPUs' kernels yet any wrong weight, op or level gives O(1).
 const REL_TOL = 1e-4;
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type RunResult = CliResult;
 
 interface JsonTensor {
   dims: number[];
@@ -42,15 +38,7 @@ interface Reference {
 }
 
 function runExport(args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [SCRIPT, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(PYTHON, [SCRIPT, ...args], { cwd: ROOT });
 }
 
 async function exportOk(args: string[]): Promise<RunResult> {

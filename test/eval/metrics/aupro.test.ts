@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auPro } from '../../../src/eval/metrics/index.js';
 import { InspectdError } from '../../../src/core/errors.js';
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 /** 8-connected regions by plain breadth-first search, as lists of pixel indices. */
 function referenceRegions(mask: Uint8Array, width: number, height: number): number[][] {
@@ -110,25 +102,25 @@ function randomSet(
 
 describe('auPro', () => {
   it('is 1 for a perfect map', () => {
-    const rand = mulberry32(11);
+    const rand = rng(11);
     const { maps, masks } = randomSet(rand, 7, 16, 12, (defect) => (defect ? 1 + rand() : rand()));
     expect(auPro(maps, masks, 16, 12)).toBeCloseTo(1, 12);
   });
 
   it('is 0.15 for a constant map (one step from (0, 0) to (1, 1))', () => {
-    const { maps, masks } = randomSet(mulberry32(5), 5, 10, 10, () => 0.5);
+    const { maps, masks } = randomSet(rng(5), 5, 10, 10, () => 0.5);
     expect(auPro(maps, masks, 10, 10)).toBeCloseTo(0.15, 12);
     expect(auPro(maps, masks, 10, 10, 1)).toBeCloseTo(0.5, 12);
   });
 
   it('is 0 when every defect pixel scores below every good pixel', () => {
-    const rand = mulberry32(6);
+    const rand = rng(6);
     const { maps, masks } = randomSet(rand, 5, 10, 10, (defect) => (defect ? -1 - rand() : rand()));
     expect(auPro(maps, masks, 10, 10)).toBe(0);
   });
 
   it('matches the definition on small random data with ties', () => {
-    const rand = mulberry32(42);
+    const rand = rng(42);
     for (let trial = 0; trial < 12; trial++) {
       const width = 8 + Math.floor(rand() * 10);
       const height = 6 + Math.floor(rand() * 8);
@@ -148,7 +140,7 @@ describe('auPro', () => {
   });
 
   it('matches the definition with continuous scores across many radix buckets', () => {
-    const rand = mulberry32(9);
+    const rand = rng(9);
     const { maps, masks } = randomSet(rand, 6, 30, 25, (defect) => (rand() - 0.5) * 1e3 * (defect ? 2 : 1));
     for (const maxFpr of [0.3, 0.01]) {
       const want = referenceAuPro(maps, masks, 30, 25, maxFpr);

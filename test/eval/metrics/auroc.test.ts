@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auroc } from '../../../src/eval/metrics/index.js';
 import { InspectdError } from '../../../src/core/errors.js';
-
-/** Small seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 /** Every positive/negative pair: 1 if the positive is higher, 0.5 on a tie. */
 function bruteAuroc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
@@ -48,7 +39,7 @@ describe('auroc', () => {
   });
 
   it('matches brute force over all pairs on random data with many ties', () => {
-    const rand = mulberry32(7);
+    const rand = rng(7);
     for (let trial = 0; trial < 20; trial++) {
       const n = 50 + Math.floor(rand() * 400);
       const scores = new Float64Array(n);
@@ -89,7 +80,7 @@ describe('auroc', () => {
     const n = 30_000_000;
     const scores = new Float32Array(n);
     const labels = new Uint8Array(n);
-    const rand = mulberry32(1);
+    const rand = rng(1);
     for (let i = 0; i < n; i++) {
       const positive = rand() < 0.05;
       labels[i] = positive ? 1 : 0;

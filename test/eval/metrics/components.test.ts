@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { componentBoxes, labelComponents } from '../../../src/eval/metrics/index.js';
 import { InspectdError } from '../../../src/core/errors.js';
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 function maskOf(rows: string[]): { mask: Uint8Array; width: number; height: number } {
   const width = rows[0].length;
@@ -127,7 +119,7 @@ describe('labelComponents', () => {
   });
 
   it('matches a union-find reference on big random masks', () => {
-    const rand = mulberry32(3);
+    const rand = rng(3);
     for (const density of [0.3, 0.45, 0.6]) {
       const width = 173;
       const height = 121;
