@@ -9,8 +9,8 @@ npm run build
 mkdir -p var
 node dist/cli/main.js fit --method gaussian \
   --backbone "$SHARED/models/mobilenet_v2_features.onnx" --layers s4_24ch,s8_32ch,s16_96ch --size 224 \
-  --images "$SHARED/datasets/mpdd_metal_plate/train/good" --out var/demo-recipe
-node dist/cli/main.js eval --recipe var/demo-recipe --dataset "$SHARED/datasets/mpdd_metal_plate" \
+  --images "$SHARED/datasets/magnetic_tile/train/good" --out var/demo-recipe
+node dist/cli/main.js eval --recipe var/demo-recipe --dataset "$SHARED/datasets/magnetic_tile" \
   --json var/demo-report.json --overlays var/demo-overlays
 echo
 echo "demo: recipe in var/demo-recipe/, report in var/demo-report.json, overlays of misses and false alarms in var/demo-overlays/"

@@ -14,8 +14,8 @@ export interface Metrics {
   image_auroc: number | null;
   pixel_auroc: number | null;
   au_pro: number | null;
-  /** At the recipe's threshold. */
-  f1: number;
+  /** At the recipe's threshold; null without defective images (F1 is undefined then). */
+  f1: number | null;
   confusion: Confusion;
 }
 
@@ -103,7 +103,7 @@ export async function evaluateRecipe(
       ),
       pixel_auroc: hasDefectPixels ? nullIfNaN(pixelAuroc(pixelMaps, pixelMasks)) : null,
       au_pro: hasDefectPixels ? nullIfNaN(auPro(pixelMaps, pixelMasks, W, H, 0.3)) : null,
-      f1: confusion.f1,
+      f1: subset.some((i) => i.label === 1) ? confusion.f1 : null,
       confusion,
     };
   };
