@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the project needs beyond npm, from Debian's apt:
 #   python3-torch python3-torchvision python3-onnx  -> scripts/*.py (export, training) under /usr/bin/python3
+#   mosquitto                                       -> a real MQTT broker for the integration tests
 # Idempotent and quick when everything is there already. Needs root (or sudo).
 set -euo pipefail
 
 need=()
 /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need+=(python3-torch python3-torchvision python3-onnx)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages present"

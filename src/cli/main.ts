@@ -6,11 +6,13 @@ import { checkConfigCommand } from './checkConfigCommand.js';
 import { UsageError } from './common.js';
 import { evalCommand } from './evalCommand.js';
 import { fitCommand } from './fitCommand.js';
+import { runCommand } from './runCommand.js';
 
 const USAGE = `inspectd ${VERSION}: edge visual inspection
 
 usage: inspectd <command> [options]
 
+  run           run the inspection daemon                (inspectd run --help)
   fit           fit a recipe from good images            (inspectd fit --help)
   eval          measure a recipe on a labelled dataset   (inspectd eval --help)
   check-config  validate a configuration file
@@ -18,6 +20,7 @@ usage: inspectd <command> [options]
   version       print the version`;
 
 const commands: Record<string, (argv: string[]) => Promise<number> | number> = {
+  run: runCommand,
   fit: fitCommand,
   eval: evalCommand,
   'check-config': checkConfigCommand,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError, messageOf } from '../core/errors.js';
+import { cameraReference, validateCameras } from './cameras.js';
 import { schema, type Config } from './schema.js';
 
 export interface ConfigProblem {
@@ -17,23 +18,27 @@ function envVarOf(key: string): string | undefined {
 
 /** Splits convict's one-string error into one problem per line, keyed by setting. */
 function parseProblems(text: string, env: NodeJS.ProcessEnv): ConfigProblem[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const undeclared = /^configuration param '([^']+)' not declared in the schema/.exec(line);
-      if (undeclared)
-        return {
-          key: undeclared[1],
-          message: 'unknown setting (typo?) — see docs/CONFIG.md for the settings there are',
-        };
-      const m = /^([\w.]+): (.*)$/.exec(line);
-      if (!m) return { key: '(file)', message: line };
-      const envVar = envVarOf(m[1]);
-      const fromEnv = envVar && env[envVar] !== undefined ? ` (set by environment variable ${envVar})` : '';
-      return { key: m[1], message: `${m[2]}${fromEnv}` };
-    });
+  return (
+    text
+      // The camera format reports one problem per line; convict prefixes the first with "cameras: ".
+      .replace(/^cameras: (?=cameras\[)/m, '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((line) => {
+        const undeclared = /^configuration param '([^']+)' not declared in the schema/.exec(line);
+        if (undeclared)
+          return {
+            key: undeclared[1],
+            message: 'unknown setting (typo?) — see docs/CONFIG.md for the settings there are',
+          };
+        const m = /^([\w.[\]]+): (.*)$/.exec(line);
+        if (!m) return { key: '(file)', message: line };
+        const envVar = envVarOf(m[1]);
+        const fromEnv = envVar && env[envVar] !== undefined ? ` (set by environment variable ${envVar})` : '';
+        return { key: m[1], message: `${m[2]}${fromEnv}` };
+      })
+  );
 }
 
 /**
@@ -71,7 +76,10 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
       },
     );
   }
-  return c.getProperties();
+  const config = c.getProperties();
+  // Defaults of camera items are filled by their own specs (convict does not go inside list items).
+  config.cameras = validateCameras(config.cameras, []);
+  return config;
 }
 
 /** Markdown reference of every setting, generated from the schema so docs cannot drift from code. */
@@ -88,5 +96,6 @@ export function configReference(): string {
     }
   };
   walk(schema as unknown as Record<string, unknown>, '');
+  rows.push(...cameraReference());
   return `# Configuration reference\n\nGenerated from \`src/config/schema.ts\` by \`inspectd config-doc\`; do not edit by hand.\n\n${rows.join('\n')}\n`;
 }

@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { validateCameras, type CameraConfig } from './cameras.js';
 
 /** The providers onnxruntime is asked for, in order; `cpu` is always the last resort. */
 const PROVIDERS = ['cuda', 'cpu'] as const;
@@ -10,7 +11,40 @@ export interface Config {
   inference: { providers: (typeof PROVIDERS)[number][]; threads: number };
   fit: { eps: number; batchSize: number; minImages: number; blurSigma: number; channelSeed: number };
   eval: { batchSize: number; overlayCount: number };
+  line: string;
+  recipesDir: string;
+  cameras: CameraConfig[];
+  mqtt: {
+    url: string;
+    prefix: string;
+    clientId: string;
+    username: string;
+    password: string;
+    passwordFile: string;
+    tls: { ca: string; cert: string; key: string; rejectUnauthorized: boolean };
+    statsIntervalSec: number;
+    maxQueued: number;
+    embedded: { host: string; port: number };
+  };
+  http: { host: string; port: number };
+  archive: { dir: string; okSampleRate: number; maxFiles: number; maxBytes: number };
+  shutdownTimeoutSec: number;
 }
+
+convict.addFormat({
+  name: 'cameras',
+  validate(v: unknown) {
+    const problems: { key: string; message: string }[] = [];
+    validateCameras(v, problems);
+    // One line per problem; load.ts splits them back into separate entries.
+    if (problems.length) throw new Error(problems.map((p) => `${p.key}: ${p.message}`).join('\n'));
+  },
+});
+
+const nameFormat = (v: unknown) => {
+  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(v))
+    throw new Error(`must be 1-64 letters, digits, _ . - (no / + #), got ${JSON.stringify(v)}`);
+};
 
 convict.addFormat({
   name: 'provider-list',
@@ -106,6 +140,135 @@ export const schema: convict.Schema<Config> = {
       format: 'int',
       default: 7,
     },
+  },
+  line: {
+    doc: 'Production line name; the MQTT topic level after the prefix.',
+    format: nameFormat,
+    default: 'line1',
+    env: 'INSPECTD_LINE',
+  },
+  recipesDir: {
+    doc: 'Folder holding one folder per recipe (model.onnx + manifest.json), as `inspectd fit` writes them.',
+    format: String,
+    default: 'models',
+    env: 'INSPECTD_RECIPES_DIR',
+  },
+  cameras: {
+    doc: 'The cameras, one pipeline each: id, recipe, source {type, ...}, queue, decision. See the camera table below.',
+    format: 'cameras',
+    default: [],
+  },
+  mqtt: {
+    url: {
+      doc: 'Broker URL (mqtt://, mqtts://, ws://). Empty: start an embedded broker on mqtt.embedded.host:port.',
+      format: String,
+      default: '',
+      env: 'INSPECTD_MQTT_URL',
+    },
+    prefix: {
+      doc: 'First topic level of everything inspectd publishes.',
+      format: nameFormat,
+      default: 'inspectd',
+      env: 'INSPECTD_MQTT_PREFIX',
+    },
+    clientId: { doc: 'MQTT client id; empty = inspectd-<line>-<pid>.', format: String, default: '' },
+    username: { doc: 'Broker user name.', format: String, default: '', env: 'INSPECTD_MQTT_USERNAME' },
+    password: {
+      doc: 'Broker password (prefer passwordFile).',
+      format: String,
+      default: '',
+      sensitive: true,
+      env: 'INSPECTD_MQTT_PASSWORD',
+    },
+    passwordFile: {
+      doc: 'File holding the broker password, e.g. $CREDENTIALS_DIRECTORY/mqtt-password under systemd.',
+      format: String,
+      default: '',
+      env: 'INSPECTD_MQTT_PASSWORD_FILE',
+    },
+    tls: {
+      ca: { doc: 'CA certificate file (PEM) to verify the broker.', format: String, default: '' },
+      cert: { doc: 'Client certificate file (PEM) for mutual TLS.', format: String, default: '' },
+      key: {
+        doc: 'Client key file (PEM) for mutual TLS.',
+        format: String,
+        default: '',
+        env: 'INSPECTD_MQTT_TLS_KEY',
+      },
+      rejectUnauthorized: {
+        doc: 'Refuse brokers whose certificate does not verify.',
+        format: Boolean,
+        default: true,
+      },
+    },
+    statsIntervalSec: {
+      doc: 'Seconds between <prefix>/stats messages; 0 = none.',
+      format: 'nat',
+      default: 30,
+    },
+    maxQueued: {
+      doc: 'Verdicts held for the broker while it is unreachable; beyond this the newest are dropped and counted.',
+      format: 'nat',
+      default: 10000,
+    },
+    embedded: {
+      host: {
+        doc: 'Embedded broker: listen address (localhost only by default).',
+        format: String,
+        default: '127.0.0.1',
+      },
+      port: {
+        doc: 'Embedded broker: port.',
+        format: 'port',
+        default: 1883,
+        env: 'INSPECTD_MQTT_EMBEDDED_PORT',
+      },
+    },
+  },
+  http: {
+    host: {
+      doc: 'Health, metrics and status page: listen address.',
+      format: String,
+      default: '127.0.0.1',
+      env: 'INSPECTD_HTTP_HOST',
+    },
+    port: {
+      doc: 'Health, metrics and status page: port (0 = any free port, logged).',
+      format: 'port',
+      default: 8080,
+      env: 'INSPECTD_HTTP_PORT',
+    },
+  },
+  archive: {
+    dir: {
+      doc: 'Folder for archived frames (NG always, OK sampled); empty = no archive.',
+      format: String,
+      default: 'var/archive',
+      env: 'INSPECTD_ARCHIVE_DIR',
+    },
+    okSampleRate: {
+      doc: 'Fraction of OK frames archived too (0 = none).',
+      format: (v: unknown) => {
+        if (typeof v !== 'number' || v < 0 || v > 1)
+          throw new Error(`must be a number from 0 to 1, got ${JSON.stringify(v)}`);
+      },
+      default: 0,
+    },
+    maxFiles: {
+      doc: 'Keep at most this many archived frames; the oldest go first.',
+      format: 'nat',
+      default: 5000,
+    },
+    maxBytes: {
+      doc: 'Keep at most this many bytes of archive; the oldest go first.',
+      format: 'nat',
+      default: 2 * 1024 ** 3,
+    },
+  },
+  shutdownTimeoutSec: {
+    doc: 'On SIGTERM/SIGINT: time to finish queued frames and flush sinks before exiting anyway.',
+    format: 'nat',
+    default: 10,
   },
   eval: {
     batchSize: { doc: 'Images per model call while evaluating.', format: positiveInt(256), default: 16 },

@@ -1,14 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { heatScale, overlayHeatmap } from '../core/heatmap.js';
 import { decodeImageFile } from '../preprocess/image.js';
 import type { EvalResult, EvaluatedImage } from './evaluate.js';
-
-/** Jet-like colour ramp, 0 = blue, 1 = red. */
-function heatColour(t: number): [number, number, number] {
-  const c = (x: number): number => Math.round(255 * Math.min(1, Math.max(0, x)));
-  return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
-}
 
 /**
  * PNGs of the images a user should look at first: the defective images scored lowest below the threshold
@@ -33,8 +28,7 @@ export async function writeOverlays(
     .filter((i) => i.label === 0 && i.verdict === 'NG')
     .sort((a, b) => b.score - a.score)
     .slice(0, count);
-  const lo = calibrationMin / 2;
-  const hi = Math.max(r.threshold * 1.5, lo + 1e-6);
+  const { lo, hi } = heatScale(r.threshold, calibrationMin);
   const written: string[] = [];
   const draw = async (img: EvaluatedImage, kind: string, rank: number): Promise<void> => {
     const { width: W, height: H } = spec;
@@ -49,13 +43,7 @@ export async function writeOverlays(
     });
     const map = r.maps.get(img.file)!;
     const mask = r.masks.get(img.file);
-    const px = Buffer.alloc(W * H * 3);
-    for (let i = 0; i < W * H; i++) {
-      const [hr, hg, hb] = heatColour((map[i] - lo) / (hi - lo));
-      px[i * 3] = Math.round(0.55 * decoded.data[i * 3] + 0.45 * hr);
-      px[i * 3 + 1] = Math.round(0.55 * decoded.data[i * 3 + 1] + 0.45 * hg);
-      px[i * 3 + 2] = Math.round(0.55 * decoded.data[i * 3 + 2] + 0.45 * hb);
-    }
+    const px = overlayHeatmap(decoded.data, map, lo, hi);
     if (mask) {
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {

@@ -52,3 +52,30 @@ export function onceFor(log: Logger): OnceNotifier {
   if (!n) notifiers.set(log, (n = new OnceNotifier(log)));
   return n;
 }
+
+/**
+ * For problems that can repeat every frame: at most one line per key per interval, carrying how many
+ * were suppressed since the last one (never silent for good, unlike a "log the first 100" rule).
+ */
+export class Throttle {
+  private readonly last = new Map<string, { at: number; suppressed: number }>();
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  warn(key: string, obj: object, msg: string): void {
+    const now = Date.now();
+    const s = this.last.get(key);
+    if (s && now - s.at < this.intervalMs) {
+      s.suppressed++;
+      return;
+    }
+    const suppressed = s?.suppressed ?? 0;
+    this.last.set(key, { at: now, suppressed: 0 });
+    this.log.warn(
+      { ...obj, suppressed },
+      suppressed ? `${msg} (${suppressed} more like it since the last report)` : msg,
+    );
+  }
+}

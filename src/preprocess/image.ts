@@ -37,10 +37,25 @@ export async function decodeImageFile(file: string, spec: InputSpec): Promise<De
   return decodeImage(await readFile(file), spec, file);
 }
 
-export async function decodeImage(buf: Buffer, spec: InputSpec, label: string): Promise<DecodedImage> {
+export interface RawLayout {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+/** Decodes an encoded image (PNG, JPEG...) or, with `raw`, takes packed pixels as they are. */
+export async function decodeImage(
+  buf: Buffer,
+  spec: InputSpec,
+  label: string,
+  raw?: RawLayout,
+): Promise<DecodedImage> {
   try {
+    if (raw && buf.length !== raw.width * raw.height * raw.channels) {
+      throw new Error(`${buf.length} bytes do not make ${raw.width}x${raw.height}x${raw.channels} pixels`);
+    }
     // failOn 'truncated' turns a half-written JPEG/PNG into an error instead of a gray-filled image.
-    const img = sharp(buf, { failOn: 'truncated' });
+    const img = raw ? sharp(buf, { raw }) : sharp(buf, { failOn: 'truncated' });
     const meta = await img.metadata();
     const { data, info } = await img
       .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' })

@@ -1,6 +1,6 @@
 import { InspectdError } from '../../core/errors.js';
 import { orderedFloat32Key } from './auroc.js';
-import { checkSize, labelComponents } from './components.js';
+import { checkSize, labelComponents } from '../../core/components.js';
 
 /** Defect keys pack (score key, area bucket) as key * 2^21 + bucket: 32 + 21 bits fit a double exactly. */
 const BUCKETS = 2 ** 21;

@@ -1,4 +1,4 @@
-import { InspectdError } from '../../core/errors.js';
+import { InspectdError } from './errors.js';
 
 export interface Components {
   /** Per pixel: 0 = background, 1..count = component. */

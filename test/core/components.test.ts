@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { componentBoxes, labelComponents } from '../../../src/eval/metrics/index.js';
-import { InspectdError } from '../../../src/core/errors.js';
-import { rng } from '../../helpers/random.js';
+import { componentBoxes, labelComponents } from '../../src/core/components.js';
+import { InspectdError } from '../../src/core/errors.js';
+import { rng } from '../helpers/random.js';
 
 function maskOf(rows: string[]): { mask: Uint8Array; width: number; height: number } {
   const width = rows[0].length;

@@ -1,0 +1,64 @@
+import client from 'prom-client';
+
+/** The daemon's Prometheus metrics, on a registry of its own (tests run several daemons in one process). */
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly frames = new client.Counter({
+    name: 'inspectd_frames_total',
+    help: 'Frames received from each camera',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly verdicts = new client.Counter({
+    name: 'inspectd_verdicts_total',
+    help: 'Verdicts by result (OK, NG)',
+    labelNames: ['camera', 'result'],
+    registers: [this.registry],
+  });
+  readonly drops = new client.Counter({
+    name: 'inspectd_frames_dropped_total',
+    help: 'Frames dropped by the camera queue (reason: oldest, newest) or unreadable (reason: bad_image)',
+    labelNames: ['camera', 'reason'],
+    registers: [this.registry],
+  });
+  readonly stageSeconds = new client.Histogram({
+    name: 'inspectd_stage_seconds',
+    help: 'Time per frame in each stage (queue, preprocess, inference, decision, total)',
+    labelNames: ['camera', 'stage'],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new client.Gauge({
+    name: 'inspectd_queue_depth',
+    help: 'Frames waiting in each camera queue',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly modelInfo = new client.Gauge({
+    name: 'inspectd_model_info',
+    help: 'The recipe each camera runs (value 1)',
+    labelNames: ['camera', 'recipe', 'model_version', 'provider'],
+    registers: [this.registry],
+  });
+  readonly sourceUp = new client.Gauge({
+    name: 'inspectd_source_up',
+    help: '1 while the camera source is streaming',
+    labelNames: ['camera', 'state'],
+    registers: [this.registry],
+  });
+  readonly sinkReady = new client.Gauge({
+    name: 'inspectd_sink_ready',
+    help: '1 while a sink can deliver (mqtt: connected to the broker)',
+    labelNames: ['sink'],
+    registers: [this.registry],
+  });
+  readonly ready = new client.Gauge({
+    name: 'inspectd_ready',
+    help: '1 when every recipe is loaded and every sink can deliver',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'inspectd_' });
+  }
+}

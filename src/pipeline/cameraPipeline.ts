@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isInspectdError, messageOf } from '../core/errors.js';
+import type { Frame, FrameSource } from '../core/frame.js';
+import type { Verdict } from '../core/verdict.js';
+import { decide } from '../decision/decide.js';
+import type { RecipeModel } from '../inference/recipeModel.js';
+import { prepareFrame } from '../preprocess/frame.js';
+import type { Sink } from '../sinks/types.js';
+import type { Metrics } from '../app/metrics.js';
+import { BoundedQueue, type DropPolicy } from './boundedQueue.js';
+
+export interface PipelineSettings {
+  cameraId: string;
+  queueSize: number;
+  dropPolicy: DropPolicy;
+  minRegionArea: number;
+  maxRegions: number;
+}
+
+export interface LastResult {
+  verdict: Verdict;
+  /** PNG-ready pieces for the status page. */
+  image: { data: Buffer; width: number; height: number; channels: number };
+  map: Float32Array;
+}
+
+interface Queued {
+  frame: Frame;
+  enqueuedAt: number;
+}
+
+/**
+ * One camera: source -> bounded queue -> preprocess -> model -> decision -> sinks. The capture loop only
+ * moves frames into the queue (so a slow model never stalls the camera driver); the inspect loop takes them
+ * one at a time. A frame that cannot be decoded is counted and logged with its origin, and the loop goes on.
+ */
+export class CameraPipeline {
+  private readonly queue: BoundedQueue<Queued>;
+  private captureDone?: Promise<void>;
+  private inspectDone?: Promise<void>;
+  private stopping = false;
+  last?: LastResult;
+  /** The latest verdicts, newest first, for the status page. */
+  readonly recent: Verdict[] = [];
+  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0 };
+
+  constructor(
+    readonly settings: PipelineSettings,
+    readonly source: FrameSource,
+    private recipe: RecipeModel,
+    private recipeName: string,
+    private readonly sinks: Sink[],
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.queue = new BoundedQueue<Queued>(settings.queueSize, settings.dropPolicy, (q, reason) => {
+      this.counts.dropped++;
+      metrics.drops.inc({ camera: settings.cameraId, reason });
+      log.debug({ seq: q.frame.seq, reason }, `frame ${q.frame.seq} dropped (queue full, ${reason})`);
+    });
+    this.publishModelInfo();
+  }
+
+  /** Lowest good training score of the active recipe: the bottom of its heatmap colour scale. */
+  get calibrationMin(): number {
+    return this.recipe.manifest.calibration.min;
+  }
+
+  get provider(): string {
+    return this.recipe.provider;
+  }
+
+  get activeRecipe(): string {
+    return this.recipeName;
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  start(): void {
+    this.captureDone = this.capture();
+    this.inspectDone = this.inspect();
+  }
+
+  /** Swaps the recipe between two frames; the caller loads (and warms) the new one first. */
+  swapRecipe(name: string, model: RecipeModel): RecipeModel {
+    const old = this.recipe;
+    this.recipe = model;
+    this.recipeName = name;
+    this.metrics.modelInfo.remove(this.modelInfoLabels);
+    this.publishModelInfo();
+    return old;
+  }
+
+  private modelInfoLabels: Record<string, string> = {};
+
+  private publishModelInfo(): void {
+    const m = this.recipe.manifest;
+    this.modelInfoLabels = {
+      camera: this.settings.cameraId,
+      recipe: this.recipeName,
+      model_version: m.model.sha256.slice(0, 12),
+      provider: this.recipe.provider,
+    };
+    this.metrics.modelInfo.set(this.modelInfoLabels, 1);
+  }
+
+  private async capture(): Promise<void> {
+    const cam = this.settings.cameraId;
+    try {
+      for await (const frame of this.source.frames()) {
+        if (this.stopping) break;
+        this.counts.frames++;
+        this.metrics.frames.inc({ camera: cam });
+        await this.queue.push({ frame, enqueuedAt: performance.now() });
+        this.metrics.queueDepth.set({ camera: cam }, this.queue.depth);
+      }
+    } catch (e) {
+      this.log.error({ err: messageOf(e) }, `camera ${cam}: source stopped with an error: ${messageOf(e)}`);
+    } finally {
+      this.queue.close();
+    }
+  }
+
+  private async inspect(): Promise<void> {
+    for (;;) {
+      const q = await this.queue.take();
+      if (!q) return;
+      this.metrics.queueDepth.set({ camera: this.settings.cameraId }, this.queue.depth);
+      await this.inspectOne(q);
+    }
+  }
+
+  private async inspectOne({ frame, enqueuedAt }: Queued): Promise<void> {
+    const cam = this.settings.cameraId;
+    const t0 = performance.now();
+    const recipe = this.recipe;
+    const m = recipe.manifest;
+    let prepared;
+    try {
+      prepared = await prepareFrame(frame, m.input);
+    } catch (e) {
+      this.counts.badImages++;
+      this.metrics.drops.inc({ camera: cam, reason: 'bad_image' });
+      const why = isInspectdError(e) ? e.message : messageOf(e);
+      this.log.warn(
+        { seq: frame.seq, origin: frame.origin, err: why },
+        `camera ${cam}: frame ${frame.seq} skipped: ${why}`,
+      );
+      return;
+    }
+    const t1 = performance.now();
+    const { scores, maps } = await recipe.score(prepared.tensor, 1);
+    const t2 = performance.now();
+    const { mapWidth, mapHeight } = m.outputs;
+    const d = decide(scores[0], maps, mapWidth, mapHeight, {
+      threshold: m.threshold.value,
+      minRegionArea: this.settings.minRegionArea,
+      maxRegions: this.settings.maxRegions,
+    });
+    const t3 = performance.now();
+    const verdict: Verdict = {
+      resultId: randomUUID(),
+      cameraId: cam,
+      recipe: this.recipeName,
+      modelVersion: m.model.sha256.slice(0, 12),
+      partId: frame.partId,
+      seq: frame.seq,
+      ok: d.ok,
+      score: scores[0],
+      threshold: m.threshold.value,
+      normalizedScore: d.normalizedScore,
+      regions: d.regions,
+      timings: {
+        queueMs: t0 - enqueuedAt,
+        preprocessMs: t1 - t0,
+        inferenceMs: t2 - t1,
+        decisionMs: t3 - t2,
+        totalMs: Math.max(0, Date.now() - frame.timestamp),
+      },
+      capturedAt: frame.timestamp,
+      decidedAt: Date.now(),
+      origin: frame.origin,
+      label: frame.label,
+    };
+    if (d.ok) this.counts.ok++;
+    else this.counts.ng++;
+    this.metrics.verdicts.inc({ camera: cam, result: d.ok ? 'OK' : 'NG' });
+    for (const [stage, ms] of Object.entries(verdict.timings))
+      this.metrics.stageSeconds.observe({ camera: cam, stage: stage.replace(/Ms$/, '') }, ms / 1000);
+    this.log.debug(
+      { resultId: verdict.resultId, seq: frame.seq, score: verdict.score, ok: d.ok },
+      `camera ${cam}: ${d.ok ? 'OK' : 'NG'} ${verdict.score.toFixed(3)}`,
+    );
+    const artifacts = { image: prepared.image, map: maps, mapWidth, mapHeight };
+    this.last = { verdict, image: prepared.image, map: maps };
+    this.recent.unshift(verdict);
+    this.recent.length = Math.min(this.recent.length, 20);
+    for (const sink of this.sinks) {
+      try {
+        sink.publish(verdict, artifacts);
+      } catch (e) {
+        this.log.error(
+          { sink: sink.name, resultId: verdict.resultId, err: messageOf(e) },
+          `sink ${sink.name} failed on ${verdict.resultId}: ${messageOf(e)}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Stops the source, lets queued frames finish until `deadline` (epoch ms), then drops the rest (counted).
+   */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    await this.source
+      .close()
+      .catch((e: unknown) =>
+        this.log.warn(
+          { err: messageOf(e) },
+          `camera ${this.settings.cameraId}: closing the source failed: ${messageOf(e)}`,
+        ),
+      );
+    this.queue.close();
+    const left = Math.max(0, deadline - Date.now());
+    const finished = await Promise.race([
+      Promise.all([this.captureDone, this.inspectDone]).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), left).unref()),
+    ]);
+    if (!finished) {
+      const lost = this.queue.drain().length;
+      this.log.warn(
+        { lost },
+        `camera ${this.settings.cameraId}: shutdown deadline reached, ${lost} queued frames not inspected`,
+      );
+    }
+  }
+}

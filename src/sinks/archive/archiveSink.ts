@@ -1,0 +1,145 @@
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Logger } from 'pino';
+import { heatScale, overlayHeatmap } from '../../core/heatmap.js';
+import { messageOf } from '../../core/errors.js';
+import type { Verdict } from '../../core/verdict.js';
+import type { Sink, VerdictArtifacts } from '../types.js';
+import { Throttle } from '../../log/logger.js';
+
+export interface ArchiveSettings {
+  dir: string;
+  okSampleRate: number;
+  maxFiles: number;
+  maxBytes: number;
+  /** Per camera: the heat scale of its recipe (lowest good training score), for comparable pictures. */
+  calibrationMin: (camera: string) => number;
+}
+
+interface Entry {
+  base: string;
+  bytes: number;
+}
+
+const SUFFIXES = ['.png', '.heatmap.png', '.json'];
+const MAX_PENDING = 16;
+
+/**
+ * Keeps NG frames (and a sample of OK ones) on disk: `<dir>/<camera>/<date>/<time>_<resultId>` + `.png`
+ * (the frame as inspected), `.heatmap.png` (map over frame), `.json` (the verdict). Retention by count and
+ * bytes, oldest first. Writes happen off the pipeline; when the disk cannot keep up, frames are skipped and
+ * counted rather than piling up in memory.
+ */
+export class ArchiveSink implements Sink {
+  readonly name = 'archive';
+  private readonly entries: Entry[] = [];
+  private bytes = 0;
+  private pending = 0;
+  private chain: Promise<void> = Promise.resolve();
+  written = 0;
+  skipped = 0;
+  private readonly throttle: Throttle;
+
+  constructor(
+    private readonly s: ArchiveSettings,
+    private readonly log: Logger,
+  ) {
+    this.throttle = new Throttle(log);
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.s.dir, { recursive: true });
+    await this.index();
+    await this.enforce();
+    this.log.info(
+      { dir: this.s.dir, files: this.entries.length, bytes: this.bytes },
+      `archive ${this.s.dir}: ${this.entries.length} frames kept`,
+    );
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  publish(v: Verdict, a: VerdictArtifacts): void {
+    if (v.ok && !(Math.random() < this.s.okSampleRate)) return;
+    if (this.pending >= MAX_PENDING) {
+      this.skipped++;
+      this.throttle.warn(
+        'busy',
+        { resultId: v.resultId, skipped: this.skipped },
+        `archive cannot keep up: frame ${v.resultId} not archived (${this.skipped} so far)`,
+      );
+      return;
+    }
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.write(v, a))
+      .catch((e: unknown) =>
+        this.log.error(
+          { resultId: v.resultId, err: messageOf(e) },
+          `archive: cannot write ${v.resultId}: ${messageOf(e)}`,
+        ),
+      )
+      .finally(() => this.pending--);
+  }
+
+  private async write(v: Verdict, a: VerdictArtifacts): Promise<void> {
+    const when = new Date(v.decidedAt);
+    const day = when.toISOString().slice(0, 10);
+    const dir = path.join(this.s.dir, v.cameraId, day);
+    await mkdir(dir, { recursive: true });
+    const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
+    const { width, height } = a.image;
+    const raw = { raw: { width, height, channels: 3 as const } };
+    const { lo, hi } = heatScale(v.threshold, this.s.calibrationMin(v.cameraId));
+    const image = await sharp(a.image.data, raw).png({ compressionLevel: 2 }).toBuffer();
+    const heat = await sharp(overlayHeatmap(a.image.data, a.map, lo, hi), raw)
+      .png({ compressionLevel: 2 })
+      .toBuffer();
+    const json = Buffer.from(JSON.stringify(v, null, 2));
+    await writeFile(`${base}.png`, image);
+    await writeFile(`${base}.heatmap.png`, heat);
+    await writeFile(`${base}.json`, json);
+    this.entries.push({ base, bytes: image.length + heat.length + json.length });
+    this.bytes += image.length + heat.length + json.length;
+    this.written++;
+    await this.enforce();
+  }
+
+  /** Drops the oldest frames until both limits hold. */
+  private async enforce(): Promise<void> {
+    while (this.entries.length && (this.entries.length > this.s.maxFiles || this.bytes > this.s.maxBytes)) {
+      const old = this.entries.shift()!;
+      this.bytes -= old.bytes;
+      await Promise.all(SUFFIXES.map((x) => rm(`${old.base}${x}`, { force: true })));
+    }
+  }
+
+  /** Finds what earlier runs archived, oldest first (names sort by day, then time). */
+  private async index(): Promise<void> {
+    const found: Entry[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const p = path.join(dir, d.name);
+        if (d.isDirectory()) await walk(p);
+        else if (d.name.endsWith('.json')) {
+          const base = p.slice(0, -'.json'.length);
+          let bytes = 0;
+          for (const x of SUFFIXES) bytes += (await stat(`${base}${x}`).catch(() => ({ size: 0 }))).size;
+          found.push({ base, bytes });
+        }
+      }
+    };
+    await walk(this.s.dir);
+    const key = (e: Entry): string => `${path.basename(path.dirname(e.base))}/${path.basename(e.base)}`;
+    found.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    this.entries.push(...found);
+    this.bytes = found.reduce((t, e) => t + e.bytes, 0);
+  }
+
+  async stop(): Promise<void> {
+    await this.chain;
+  }
+}

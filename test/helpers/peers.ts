@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { tempDir } from './fixtures.js';
+
+/** A free TCP port on loopback (bound and released; good enough for tests that start right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `check` returns a truthy value (polling), or fails with `what` after `ms`. */
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  ms = 30_000,
+  every = 100,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** A real mosquitto broker (Debian's package) on a loopback port. */
+export async function startMosquitto(
+  port: number,
+): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
+  const dir = tempDir('mosquitto');
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${err}`);
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+    `mosquitto on port ${port}`,
+    10_000,
+  );
+  return {
+    proc,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** An MQTT subscriber that records every message (topic, payload text, retain flag). */
+export async function subscriber(
+  url: string,
+  topics: string[],
+): Promise<{ client: MqttClient; messages: { topic: string; payload: string; retain: boolean }[] }> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 500 });
+  const messages: { topic: string; payload: string; retain: boolean }[] = [];
+  client.on('message', (topic, payload, packet) =>
+    messages.push({ topic, payload: payload.toString(), retain: packet.retain }),
+  );
+  await client.subscribeAsync(topics, { qos: 1 });
+  return { client, messages };
+}
+
+/** The daemon as a child process, its JSON log lines collected. */
+export function startDaemon(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): {
+  proc: ChildProcess;
+  logs: () => { level: number; msg: string; [k: string]: unknown }[];
+  exited: Promise<number | null>;
+} {
+  const proc = spawn(process.execPath, [path.resolve('dist/cli/main.js'), 'run', '--config', configFile], {
+    env: { ...process.env, INSPECTD_LOG_PRETTY: 'never', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const logs = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+  return { proc, logs, exited };
+}
