@@ -179,11 +179,10 @@ describe('inspectd run with a real mosquitto', () => {
       // The zero-byte file is held longer (it could be an upload just starting), then reported like the others.
       const warnings = await waitFor(() => {
         const w = d.logs().filter((l) => l.level === 40 && /skipped/.test(l.msg));
-        return (
-          ['a-zero.png', 'b-corrupt.png', 'c-truncated.png'].every((bad) =>
-            w.some((x) => x.msg.includes(bad)),
-          ) && w
+        const all = ['a-zero.png', 'b-corrupt.png', 'c-truncated.png'].every((bad) =>
+          w.some((x) => x.msg.includes(bad)),
         );
+        return all ? w : undefined;
       }, 'a warning naming each bad file');
       expect(warnings.find((w) => w.msg.includes('a-zero.png'))!.msg).toMatch(
         /empty|0 bytes|cannot be decoded/,
