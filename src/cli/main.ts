@@ -7,6 +7,7 @@ import { UsageError } from './common.js';
 import { evalCommand } from './evalCommand.js';
 import { fitCommand } from './fitCommand.js';
 import { runCommand } from './runCommand.js';
+import { simDatasetCommand } from './simDatasetCommand.js';
 
 const USAGE = `inspectd ${VERSION}: edge visual inspection
 
@@ -15,12 +16,14 @@ usage: inspectd <command> [options]
   run           run the inspection daemon                (inspectd run --help)
   fit           fit a recipe from good images            (inspectd fit --help)
   eval          measure a recipe on a labelled dataset   (inspectd eval --help)
+  sim-dataset   write the sim camera's synthetic dataset (MVTec layout)
   check-config  validate a configuration file
   config-doc    print the configuration reference (Markdown)
   version       print the version`;
 
 const commands: Record<string, (argv: string[]) => Promise<number> | number> = {
   run: runCommand,
+  'sim-dataset': simDatasetCommand,
   fit: fitCommand,
   eval: evalCommand,
   'check-config': checkConfigCommand,

@@ -38,6 +38,50 @@ describe('configuration', () => {
     expect(r.stderr).toMatch(/camras: unknown setting/);
   });
 
+  it('camera problems are listed with their full key path, all at once, beside the other problems', async () => {
+    const f = write({
+      log: { level: 'loud' },
+      cameras: [
+        {
+          id: 'cam 1',
+          recipe: 'demo',
+          source: { type: 'sim', fps: -1, colour: 'red' },
+          queue: { policy: 'drop-all' },
+        },
+        { id: 'cam2', recipe: '../etc', source: { type: 'gige' } },
+        { id: 'cam2', recipe: 'demo', source: { type: 'folder' }, extra: 1 },
+      ],
+    });
+    const r = await runCli(['check-config', f]);
+    expect(r.code).toBe(2);
+    const expected = [
+      /log\.level: must be one of/,
+      /cameras\[0\]\.id: must be 1-64 letters, digits, _ \. - .*got "cam 1"/,
+      /cameras\[0\]\.source\.fps: must be a number from 0 to 1000, got -1/,
+      /cameras\[0\]\.source\.colour: unknown setting/,
+      /cameras\[0\]\.queue\.policy: must be one of drop-oldest, drop-newest, wait, got "drop-all"/,
+      /cameras\[1\]\.recipe: .*got "\.\.\/etc"/,
+      /cameras\[1\]\.source\.type: must be one of folder, sim, got "gige"/,
+      /cameras\[2\]\.id: "cam2" is used by another camera/,
+      /cameras\[2\]\.source\.dir: must be a non-empty string/,
+      /cameras\[2\]\.extra: unknown setting/,
+    ];
+    for (const re of expected) expect(r.stderr).toMatch(re);
+    expect(r.stderr).toMatch(/has 10 problem\(s\)/);
+  });
+
+  it('camera defaults are filled in', () => {
+    const f = write({ cameras: [{ id: 'c', recipe: 'r', source: { type: 'folder', dir: '/x' } }] });
+    const [cam] = loadConfig(f, {}).cameras;
+    expect(cam.queue).toEqual({ size: 4, policy: 'drop-oldest' });
+    expect(cam.source.options).toMatchObject({ dir: '/x', mode: 'watch', settleMs: 500 });
+  });
+
+  it('config/demo.json is valid', async () => {
+    const r = await runCli(['check-config', path.join(ROOT, 'config', 'demo.json')]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
   it('environment variables override the file, and a bad one is named as such', () => {
     const f = write({ log: { level: 'warn' } });
     expect(loadConfig(f, { INSPECTD_LOG_LEVEL: 'debug' }).log.level).toBe('debug');
