@@ -159,6 +159,63 @@ describe('inspectd run with a real mosquitto', () => {
     }
   });
 
+  it('recipe/set switches the recipe at runtime with a retained state echo; a bad name is refused', async () => {
+    const fit = await runCli(
+      gaussianFitArgs({
+        backbone: SHARED_BACKBONE,
+        layers: 's4_24ch',
+        size: 64,
+        images: await goodImagesFolder(18, 96),
+        out: path.join(recipesDir, 'other'),
+      }),
+    );
+    expect(fit.code, fit.stderr).toBe(0);
+    const dir = tempDir('watch-recipe');
+    const url = `mqtt://127.0.0.1:${mqttPort}`;
+    const sub = await subscriber(url, ['insp/L1/cam1/recipe/state', 'insp/L1/cam1/verdict']);
+    const d = startDaemon(writeConfig({ dir, mqttUrl: url, httpPort: await freePort() }));
+    const states = () =>
+      sub.messages
+        .filter((m) => m.topic === 'insp/L1/cam1/recipe/state')
+        .map(
+          (m) =>
+            JSON.parse(m.payload) as { recipe: string; status: string; error?: string; transaction?: string },
+        );
+    try {
+      await waitFor(
+        () => states().some((x) => x.recipe === 'small' && x.status === 'ok'),
+        'the initial recipe state',
+      );
+      await sub.client.publishAsync(
+        'insp/L1/cam1/recipe/set',
+        JSON.stringify({ recipe: 'other', transaction: 't-1' }),
+        { qos: 1 },
+      );
+      await waitFor(
+        () => states().some((x) => x.recipe === 'other' && x.status === 'ok' && x.transaction === 't-1'),
+        'the switch to "other"',
+      );
+      copyFileSync(shared(1)[0], path.join(dir, 'after-switch.png'));
+      const v = await waitFor(
+        () => sub.messages.find((m) => m.topic === 'insp/L1/cam1/verdict'),
+        'a verdict',
+      );
+      expect((JSON.parse(v.payload) as VerdictMsg).recipe).toBe('other');
+      await sub.client.publishAsync('insp/L1/cam1/recipe/set', 'no-such-recipe', { qos: 1 });
+      const err = await waitFor(() => states().find((x) => x.status === 'error'), 'the refusal');
+      expect(err.recipe).toBe('other'); // still running the last good one
+      expect(err.error).toMatch(/no-such-recipe.*manifest\.json/);
+      // The state is retained: a client connecting later learns the active recipe at once.
+      const late = await subscriber(url, ['insp/L1/cam1/recipe/state']);
+      const retained = await waitFor(() => late.messages.find((m) => m.retain), 'the retained state');
+      expect((JSON.parse(retained.payload) as { recipe: string }).recipe).toBe('other');
+      await late.client.endAsync();
+    } finally {
+      d.proc.kill('SIGKILL');
+      await sub.client.endAsync();
+    }
+  });
+
   it('bad images are counted and logged by name; the pipeline goes on; SIGTERM stops cleanly', async () => {
     const dir = tempDir('watch-bad');
     const good = shared(2);
