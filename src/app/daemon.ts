@@ -166,16 +166,16 @@ export class Daemon {
     this.started.push({ name: 'cameras', stop: () => this.stopPipelines() });
 
     const r = this.readiness();
+    this.log.info(
+      { status: this.httpUrl, mqtt: this.mqttUrl },
+      r.ready ? 'inspectd running' : `inspectd running, not ready yet: ${r.reasons.join('; ')}`,
+    );
     this.updateGauges();
-    const gauges = setInterval(() => this.updateGauges(), 1000);
+    const gauges = setInterval(() => this.updateGauges(), 250);
     gauges.unref();
     this.started.push({ name: 'gauges', stop: async () => clearInterval(gauges) });
     this.notifier.ready(`${c.cameras.length} camera(s) running`);
     this.notifier.startWatchdog(() => this.healthy());
-    this.log.info(
-      { ready: r.ready, reasons: r.reasons, status: this.httpUrl, mqtt: this.mqttUrl },
-      r.ready ? 'inspectd ready' : `inspectd running, not ready yet: ${r.reasons.join('; ')}`,
-    );
   }
 
   /** Ready = every recipe loaded and every sink able to deliver. */
@@ -191,8 +191,18 @@ export class Daemon {
     return this.pipelines.every((p) => p.source.state !== 'failed');
   }
 
+  private wasReady?: boolean;
+
   private updateGauges(): void {
-    this.metrics.ready.set(this.readiness().ready ? 1 : 0);
+    const r = this.readiness();
+    this.metrics.ready.set(r.ready ? 1 : 0);
+    if (r.ready !== this.wasReady) {
+      // Every change of readiness is worth a line: operators grep for it.
+      if (r.ready) this.log.info({ status: this.httpUrl, mqtt: this.mqttUrl }, 'inspectd ready');
+      else if (this.wasReady !== undefined)
+        this.log.warn({ reasons: r.reasons }, `inspectd not ready: ${r.reasons.join('; ')}`);
+      this.wasReady = r.ready;
+    }
     for (const s of this.sinks) this.metrics.sinkReady.set({ sink: s.name }, s.ready() ? 1 : 0);
     this.metrics.sourceUp.reset();
     for (const p of this.pipelines) {

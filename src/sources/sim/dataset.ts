@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { InspectdError } from '../../core/errors.js';
 import { DEFECT_KINDS, hashSeed, renderPart, type DefectKind } from './render.js';
 
 export interface SimDatasetOptions {
@@ -37,6 +38,24 @@ const stem = (i: number, n: number): string => String(i).padStart(Math.max(3, St
  * (0/255, the image's size). Deterministic from `seed`; test frames never reuse a training frame's seed.
  */
 export async function writeSimDataset(dir: string, opts: SimDatasetOptions): Promise<{ files: number }> {
+  for (const key of ['trainGood', 'testGood', 'testDefectsPerKind'] as const) {
+    const n = opts[key];
+    if (!Number.isInteger(n) || n < 0)
+      throw new InspectdError(`sim dataset: ${key} = ${n} is not a count`, {
+        subject: key,
+        value: n,
+        fix: `pass ${key} as an integer >= 0`,
+      });
+  }
+  for (const key of ['width', 'height'] as const) {
+    const n = opts[key];
+    if (!Number.isInteger(n) || n < 16 || n > 8192)
+      throw new InspectdError(`sim dataset: ${key} = ${n} is not an image size`, {
+        subject: key,
+        value: n,
+        fix: `pass ${key} as an integer from 16 to 8192`,
+      });
+  }
   const kinds = opts.kinds ?? DEFECT_KINDS;
   const jobs: Job[] = [];
   for (let i = 0; i < opts.trainGood; i++)
@@ -78,6 +97,7 @@ export async function writeSimDataset(dir: string, opts: SimDatasetOptions): Pro
       const m = Buffer.alloc(width * height);
       for (let i = 0; i < m.length; i++) m[i] = mask[i] ? 255 : 0;
       await sharp(m, { raw: { width, height, channels: 1 } })
+        .toColourspace('b-w')
         .png()
         .toFile(job.maskFile);
       files++;

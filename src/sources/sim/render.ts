@@ -86,7 +86,12 @@ const PLATE_HW = 0.5;
 const PLATE_HH = 0.375;
 const PLATE_R = 0.045;
 const BEVEL = 0.012;
-const POCKET = { cu: -0.2, cv: 0.02, hw: 0.13, hh: 0.17, r: 0.035, wall: 0.012 };
+const POCKET_U = -0.2;
+const POCKET_V = 0.02;
+const POCKET_HW = 0.13;
+const POCKET_HH = 0.17;
+const POCKET_R = 0.035;
+const POCKET_WALL = 0.012;
 const BORE = { u: 0.14, v: 0, r: 0.085 };
 const MOUNT_R = 0.042;
 /** Mounting holes; a 'missing-hole' part lacks one of them. */
@@ -161,31 +166,25 @@ function brushedTexture(): Float32Array {
   return out;
 }
 
-// Rounded-rectangle SDF with its outward normal, written into these to avoid allocating per pixel.
-let sdfD = 0;
-let sdfNx = 0;
-let sdfNy = 0;
-function roundedRect(u: number, v: number, hw: number, hh: number, r: number): void {
-  const ax = Math.abs(u);
-  const ay = Math.abs(v);
-  const qx = ax - hw + r;
-  const qy = ay - hh + r;
+/** Signed distance to a rounded rectangle centred on the origin (negative inside). */
+function roundedRect(u: number, v: number, hw: number, hh: number, r: number): number {
+  const qx = Math.abs(u) - hw + r;
+  const qy = Math.abs(v) - hh + r;
+  if (qx > 0 && qy > 0) return Math.sqrt(qx * qx + qy * qy) - r;
+  return (qx > qy ? qx : qy) - r;
+}
+
+/** How much a rounded rectangle's outward normal at (u, v) faces the light, -1..1. */
+function rectFacing(u: number, v: number, hw: number, hh: number, r: number): number {
+  const qx = Math.abs(u) - hw + r;
+  const qy = Math.abs(v) - hh + r;
   const sx = u < 0 ? -1 : 1;
   const sy = v < 0 ? -1 : 1;
   if (qx > 0 && qy > 0) {
     const l = Math.sqrt(qx * qx + qy * qy);
-    sdfD = l - r;
-    sdfNx = (qx / l) * sx;
-    sdfNy = (qy / l) * sy;
-  } else if (qx > qy) {
-    sdfD = qx - r;
-    sdfNx = sx;
-    sdfNy = 0;
-  } else {
-    sdfD = qy - r;
-    sdfNx = 0;
-    sdfNy = sy;
+    return ((qx * sx) / l) * LX + ((qy * sy) / l) * LY;
   }
+  return qx > qy ? sx * LX : sy * LY;
 }
 
 const clamp01 = (x: number): number => (x < 0 ? 0 : x > 1 ? 1 : x);
@@ -225,25 +224,34 @@ function resetPaint(): void {
   paint.b = 1;
 }
 
-/** A spot on the plate surface, away from the edges, holes and pocket walls. */
-function placeOnSurface(r: () => number, radius: number, holes: readonly Hole[]): { u: number; v: number } {
+/** A spot on the plate surface, away from the edges, the holes and (unless `overWalls`) the pocket walls. */
+function placeOnSurface(
+  r: () => number,
+  radius: number,
+  holes: readonly Hole[],
+  overWalls = false,
+): { u: number; v: number } {
   for (let attempt = 0; attempt < 200; attempt++) {
     const u = (r() * 2 - 1) * (PLATE_HW - radius - 0.06);
     const v = (r() * 2 - 1) * (PLATE_HH - radius - 0.06);
     if (holes.some((h) => Math.hypot(u - h.u, v - h.v) < h.r + radius + 0.03)) continue;
-    roundedRect(u - POCKET.cu, v - POCKET.cv, POCKET.hw, POCKET.hh, POCKET.r);
-    if (Math.abs(sdfD) < radius + 0.02) continue;
+    if (
+      !overWalls &&
+      Math.abs(roundedRect(u - POCKET_U, v - POCKET_V, POCKET_HW, POCKET_HH, POCKET_R)) < radius + 0.02
+    )
+      continue;
     return { u, v };
   }
-  return { u: 0.3, v: 0.18 };
+  // Never reached in practice (the rules above leave plenty of room); a plain spot right of the bore.
+  return { u: 0.32, v: 0 };
 }
 
 function scratchPainter(r: () => number, holes: readonly Hole[]): DefectPainter {
-  const len = 0.16 + r() * 0.14;
+  const len = 0.2 + r() * 0.14;
   // A scratch may run across the pocket or into a hole (its mask stops at the hole's edge).
   const c = placeOnSurface(r, 0.03, holes);
   // Not along the brushing (horizontal), where even a person would struggle to see it.
-  const ang = (0.1 + r() * 0.8) * Math.PI;
+  const ang = (0.15 + r() * 0.7) * Math.PI;
   const dx = (Math.cos(ang) * len) / 2;
   const dy = (Math.sin(ang) * len) / 2;
   const ax = c.u - dx;
@@ -255,7 +263,7 @@ function scratchPainter(r: () => number, holes: readonly Hole[]): DefectPainter 
   const l2 = ex * ex + ey * ey;
   const bend = (r() - 0.5) * 0.02;
   const bright = r() < 0.7;
-  const amp = bright ? 85 + r() * 30 : -(90 + r() * 20);
+  const amp = bright ? 90 + r() * 30 : -(95 + r() * 20);
   const halfW = 0.0075;
   const pad = 0.03;
   // t along the segment, d: distance to the (slightly bowed) line, both in part units.
@@ -326,7 +334,8 @@ function dentPainter(r: () => number, holes: readonly Hole[]): DefectPainter {
 
 function stainPainter(r: () => number, holes: readonly Hole[]): DefectPainter {
   const R = 0.05 + r() * 0.035;
-  const c = placeOnSurface(r, R * 1.3, holes);
+  // A liquid runs over the pocket's walls as readily as over the flat.
+  const c = placeOnSurface(r, R * 1.1, holes, true);
   const lobes = [
     { k: 2, a: 0.12 + r() * 0.1, p: r() * 6.28 },
     { k: 3, a: 0.1 + r() * 0.1, p: r() * 6.28 },
@@ -385,6 +394,35 @@ function missingHolePainter(hole: Hole): DefectPainter {
   };
 }
 
+/**
+ * The pixel rectangle [x0, x1] x [y0, y1] (inclusive) that covers a part-space box under the frame's pose,
+ * with a margin of a few pixels for soft edges.
+ */
+function imageBox(
+  u0: number,
+  u1: number,
+  v0: number,
+  v1: number,
+  pose: { cosR: number; sinR: number; ppu: number; cx: number; cy: number },
+): Int32Array {
+  const { cosR, sinR, ppu, cx, cy } = pose;
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const u of [u0, u1])
+    for (const v of [v0, v1]) {
+      const x = ppu * (cosR * u - sinR * v) + cx - 0.5;
+      const y = ppu * (sinR * u + cosR * v) + cy - 0.5;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  const m = 2 + 2 * EDGE_PX;
+  return Int32Array.of(Math.floor(x0 - m), Math.ceil(x1 + m), Math.floor(y0 - m), Math.ceil(y1 + m));
+}
+
 const holesOf = (missing?: number): Hole[] => [
   { u: BORE.u, v: BORE.v, r: BORE.r },
   ...MOUNTS.filter((_, i) => i !== missing).map((m) => ({ u: m.u, v: m.v, r: MOUNT_R })),
@@ -400,10 +438,12 @@ export function renderPart(opts: RenderOptions): RenderedPart {
   const r = mulberry32(hashSeed(opts.seed, 0x9a27));
 
   // Per-frame variation.
-  const jitter = 0.012 * Math.min(W, H);
-  const dx = (r() * 2 - 1) * jitter;
-  const dy = (r() * 2 - 1) * jitter;
-  const rot = ((r() * 2 - 1) * 0.3 * Math.PI) / 180;
+  // Placement on the fixture: a few pixels (at most 1.5% of the frame) and a fraction of a degree, most often
+  // near the middle (triangular distributions, like a part settling against its stops).
+  const jitter = 0.015 * Math.min(W, H);
+  const dx = (r() + r() - 1) * jitter;
+  const dy = (r() + r() - 1) * jitter;
+  const rot = ((r() + r() - 1) * 0.4 * Math.PI) / 180;
   const ppu = FILL * Math.min(W / (2 * PLATE_HW), H / (2 * PLATE_HH)) * (1 + (r() * 2 - 1) * 0.006);
   const gain = 1 + (r() * 2 - 1) * 0.06;
   const contrast = 1 + (r() * 2 - 1) * 0.05;
@@ -456,27 +496,55 @@ export function renderPart(opts: RenderOptions): RenderedPart {
     rowCos[y] = Math.cos(0.07 * y);
     rowWeave[y] = Math.sin(1.3 * y);
   }
+  // Pixel boxes of the features, so each pixel only evaluates what can reach it.
+  const pose = { cosR, sinR, ppu, cx, cy };
   const nHoles = holes.length;
   const holeU = Float64Array.from(holes, (h) => h.u);
   const holeV = Float64Array.from(holes, (h) => h.v);
   const holeR = Float64Array.from(holes, (h) => h.r);
   const holeReach = Float64Array.from(holes, (h) => h.r + CHAMFER + 2 * EDGE_PX * inv);
+  const holeBox = new Int32Array(nHoles * 4);
+  for (let h = 0; h < nHoles; h++)
+    holeBox.set(
+      imageBox(
+        holeU[h] - holeReach[h],
+        holeU[h] + holeReach[h],
+        holeV[h] - holeReach[h],
+        holeV[h] + holeReach[h],
+        pose,
+      ),
+      h * 4,
+    );
+  const rowHoles = new Int32Array(nHoles);
+  const pm = POCKET_WALL + 0.03;
+  const pocketBox = imageBox(
+    POCKET_U - POCKET_HW - pm,
+    POCKET_U + POCKET_HW + pm,
+    POCKET_V - POCKET_HH - pm,
+    POCKET_V + POCKET_HH + pm,
+    pose,
+  );
+  const defectBox = painter
+    ? imageBox(painter.u0, painter.u1, painter.v0, painter.v1, pose)
+    : Int32Array.of(1, 0, 1, 0);
 
   let o = 0;
   for (let y = 0; y < H; y++) {
     const yy = y + 0.5 - cy;
     const fy = y / H - 0.5;
+    let nRow = 0;
+    for (let h = 0; h < nHoles; h++)
+      if (y >= holeBox[h * 4 + 2] && y <= holeBox[h * 4 + 3]) rowHoles[nRow++] = h;
+    const pocketRow = y >= pocketBox[2] && y <= pocketBox[3];
+    const defectRow = y >= defectBox[2] && y <= defectBox[3];
     for (let x = 0; x < W; x++, o++) {
       const xx = x + 0.5 - cx;
       const fx = x / W - 0.5;
       const u = (cosR * xx + sinR * yy) * inv;
       const v = (-sinR * xx + cosR * yy) * inv;
 
-      roundedRect(u, v, PLATE_HW, PLATE_HH, PLATE_R);
-      const plateCov = clamp01(0.5 - sdfD * edge);
-      const plateD = sdfD;
-      const plateNx = sdfNx;
-      const plateNy = sdfNy;
+      const plateD = roundedRect(u, v, PLATE_HW, PLATE_HH, PLATE_R);
+      const plateCov = clamp01(0.5 - plateD * edge);
       let lum = 0;
       let cr = 0.9;
       let cg = 0.96;
@@ -484,8 +552,8 @@ export function renderPart(opts: RenderOptions): RenderedPart {
       if (plateCov < 1) {
         // Conveyor belt: dark, slightly bluish, fixed to the camera, with the plate's soft shadow.
         lum = 46 + 5 * (colSin[x] * rowCos[y] + colCos[x] * rowSin[y]) * rowWeave[y];
-        roundedRect(u + shadowOff, v + shadowOff, PLATE_HW, PLATE_HH, PLATE_R);
-        lum *= 1 - 0.45 * smooth(0.5 - sdfD / 0.03);
+        const shadowD = roundedRect(u + shadowOff, v + shadowOff, PLATE_HW, PLATE_HH, PLATE_R);
+        lum *= 1 - 0.45 * smooth(0.5 - shadowD / 0.03);
       }
       let onSurface = 0;
       if (plateCov > 0) {
@@ -505,20 +573,27 @@ export function renderPart(opts: RenderOptions): RenderedPart {
         let m = 158 + 9 * t;
         // Edge bevel: lit on the top/left, dark on the bottom/right.
         const bevel = clamp01(1 + plateD / BEVEL);
-        if (bevel > 0) m += bevel * 70 * (plateNx * LX + plateNy * LY);
+        if (bevel > 0) m += bevel * 70 * rectFacing(u, v, PLATE_HW, PLATE_HH, PLATE_R);
         // Milled pocket: smoother, slightly darker floor, shaded walls, a shadow under the lit wall.
-        roundedRect(u - POCKET.cu, v - POCKET.cv, POCKET.hw, POCKET.hh, POCKET.r);
-        const pocketIn = clamp01(0.5 - sdfD * edge);
+        const pu = u - POCKET_U;
+        const pv = v - POCKET_V;
+        const pocketIn =
+          pocketRow && x >= pocketBox[0] && x <= pocketBox[1]
+            ? clamp01(0.5 - roundedRect(pu, pv, POCKET_HW, POCKET_HH, POCKET_R) * edge)
+            : 0;
         if (pocketIn > 0) {
-          const floorIn = clamp01(0.5 - (sdfD + POCKET.wall) * edge);
-          const wall = 150 + 4 * t - 75 * (sdfNx * LX + sdfNy * LY);
-          roundedRect(u - POCKET.cu + LX * 0.02, v - POCKET.cv + LY * 0.02, POCKET.hw, POCKET.hh, POCKET.r);
-          const floor = (138 + 4 * t) * (1 - 0.2 * clamp01(0.5 + sdfD * edge));
+          const pocketD = roundedRect(pu, pv, POCKET_HW, POCKET_HH, POCKET_R);
+          const floorIn = clamp01(0.5 - (pocketD + POCKET_WALL) * edge);
+          const wall = 150 + 4 * t - 75 * rectFacing(pu, pv, POCKET_HW, POCKET_HH, POCKET_R);
+          const shadeD = roundedRect(pu + LX * 0.02, pv + LY * 0.02, POCKET_HW, POCKET_HH, POCKET_R);
+          const floor = (138 + 4 * t) * (1 - 0.2 * clamp01(0.5 + shadeD * edge));
           m = m * (1 - pocketIn) + wall * (pocketIn - floorIn) + floor * floorIn;
         }
         let surf = 1;
         // Through holes with a chamfered rim.
-        for (let h = 0; h < nHoles; h++) {
+        for (let i = 0; i < nRow; i++) {
+          const h = rowHoles[i];
+          if (x < holeBox[h * 4] || x > holeBox[h * 4 + 1]) continue;
           const hu = u - holeU[h];
           const hv = v - holeV[h];
           const reach = holeReach[h];
@@ -541,7 +616,7 @@ export function renderPart(opts: RenderOptions): RenderedPart {
         let mr = 1.0;
         let mg = 1.0;
         let mb = 1.03;
-        if (painter && u >= painter.u0 && u <= painter.u1 && v >= painter.v0 && v <= painter.v1) {
+        if (painter && defectRow && x >= defectBox[0] && x <= defectBox[1]) {
           onSurface = surf * plateCov;
           resetPaint();
           const a = painter.shade(u, v, ppu) * onSurface;
