@@ -223,11 +223,12 @@ export class Daemon {
       counts: { ...p.counts },
       queueDepth: p.queueDepth,
       recent: p.recent.slice(0, 10),
+      lastNg: p.lastNg?.verdict.resultId,
     }));
   }
 
   private stats(): object {
-    return { cameras: this.cameraStatus().map(({ recent: _recent, ...rest }) => rest) };
+    return { cameras: this.cameraStatus().map(({ recent: _recent, lastNg: _lastNg, ...rest }) => rest) };
   }
 
   /** Switches a camera's recipe at runtime: the new one is loaded and warmed before the swap. */

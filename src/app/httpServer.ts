@@ -88,14 +88,14 @@ export class HttpServer {
         'text/html; charset=utf-8',
         renderStatusPage(this.deps.cameraStatus(), this.deps.readiness()),
       );
-    const m = /^\/cameras\/([^/]+)\/latest(-heatmap)?\.png$/.exec(url.pathname);
+    const m = /^\/cameras\/([^/]+)\/(latest|latest-ng)(-heatmap)?\.png$/.exec(url.pathname);
     if (m) {
       const p = this.deps.pipelines().find((x) => x.settings.cameraId === decodeURIComponent(m[1]));
-      const last = p?.last;
+      const last = m[2] === 'latest' ? p?.last : p?.lastNg;
       if (!p || !last) return send(404, 'text/plain', 'no frame yet\n');
       const { width, height } = last.image;
       let pixels: Buffer = last.image.data;
-      if (m[2]) {
+      if (m[3]) {
         const { lo, hi } = heatScale(last.verdict.threshold, p.calibrationMin);
         pixels = overlayHeatmap(last.image.data, last.map, lo, hi);
       }

@@ -41,6 +41,8 @@ export class CameraPipeline {
   private inspectDone?: Promise<void>;
   private stopping = false;
   last?: LastResult;
+  /** The latest NG: what an operator wants to see first. */
+  lastNg?: LastResult;
   /** The latest verdicts, newest first, for the status page. */
   readonly recent: Verdict[] = [];
   counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0 };
@@ -196,6 +198,7 @@ export class CameraPipeline {
     );
     const artifacts = { image: prepared.image, map: maps, mapWidth, mapHeight };
     this.last = { verdict, image: prepared.image, map: maps };
+    if (!d.ok) this.lastNg = this.last;
     this.recent.unshift(verdict);
     this.recent.length = Math.min(this.recent.length, 20);
     for (const sink of this.sinks) {
