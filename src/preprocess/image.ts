@@ -56,7 +56,8 @@ export async function decodeImage(
     }
     // failOn 'truncated' turns a half-written JPEG/PNG into an error instead of a gray-filled image.
     const img = raw ? sharp(buf, { raw }) : sharp(buf, { failOn: 'truncated' });
-    const meta = await img.metadata();
+    // Raw frames state their layout; asking libvips would cost a thread-pool round trip per frame.
+    const meta = raw ?? (await img.metadata());
     const { data, info } = await img
       .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' })
       .removeAlpha()
