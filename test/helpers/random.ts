@@ -1,14 +1,7 @@
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/core/random.js';
+
+/** Deterministic PRNG so failures reproduce. */
+export const rng = mulberry32;
 
 /** Standard normal samples (Box-Muller). */
 export function gaussianSamples(n: number, next: () => number): Float32Array {

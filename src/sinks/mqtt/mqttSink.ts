@@ -2,25 +2,14 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Sink } from '../types.js';
 import { Throttle } from '../../log/logger.js';
 import { parseRecipeSet, topics, verdictPayload, type RecipeStatePayload } from './topics.js';
 
-export interface MqttSettings {
-  url: string;
-  prefix: string;
-  line: string;
-  clientId: string;
-  username: string;
-  password: string;
-  /** A file holding the password (systemd LoadCredential); wins over `password`. */
-  passwordFile: string;
-  tls: { ca: string; cert: string; key: string; rejectUnauthorized: boolean };
-  statsIntervalSec: number;
-  /** Bound on verdicts held while the broker is away; beyond it the oldest are dropped and counted. */
-  maxQueued: number;
-}
+/** The `mqtt` settings of the configuration (docs/CONFIG.md) with the broker URL resolved, plus the line name. */
+export type MqttSettings = Omit<Config['mqtt'], 'embedded'> & { line: string };
 
 export interface MqttCommands {
   /** Switches a camera's recipe; resolves with the active recipe name, rejects with a user-facing error. */

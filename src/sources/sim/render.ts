@@ -9,6 +9,10 @@
  * the part's surface (it moves with the part) and marked in the mask.
  */
 
+import { mulberry32 } from '../../core/random.js';
+
+export { mulberry32 };
+
 export type DefectKind = 'scratch' | 'dent' | 'stain' | 'missing-hole';
 
 /** Every defect kind the sim camera injects, in a fixed order (the order decides kinds from seeds). */
@@ -29,18 +33,6 @@ export interface RenderedPart {
   rgb: Buffer;
   /** One byte per pixel: 1 where the defect is, 0 elsewhere (all 0 for a good part). */
   mask: Uint8Array;
-}
-
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function fmix32(h: number): number {
