@@ -5,7 +5,7 @@ export interface CameraStatus {
   recipe: string;
   provider: string;
   source: { kind: string; state: string; stats: Record<string, number> };
-  counts: { frames: number; ok: number; ng: number; badImages: number; dropped: number };
+  counts: { frames: number; ok: number; ng: number; badImages: number; dropped: number; failed: number };
   queueDepth: number;
   recent: Verdict[];
   /** resultId of the latest NG, if any. */
@@ -34,7 +34,7 @@ export function renderStatusPage(
       return `<section><h2>${esc(c.id)} <small>${esc(c.recipe)} · ${esc(c.source.kind)} ${esc(c.source.state)} · ${esc(c.provider)}</small></h2>
 <div class="imgs">${last ? `<figure><img src="/cameras/${id}/latest.png?r=${esc(last.resultId)}" alt="latest frame"><img src="/cameras/${id}/latest-heatmap.png?r=${esc(last.resultId)}" alt="latest heatmap"><figcaption>latest frame</figcaption></figure>` : '<p>no frame yet</p>'}
 ${c.lastNg ? `<figure><img src="/cameras/${id}/latest-ng.png?r=${esc(c.lastNg)}" alt="latest NG frame"><img src="/cameras/${id}/latest-ng-heatmap.png?r=${esc(c.lastNg)}" alt="latest NG heatmap"><figcaption>latest NG</figcaption></figure>` : ''}</div>
-<p>frames ${c.counts.frames} · OK ${c.counts.ok} · NG ${c.counts.ng} · unreadable ${c.counts.badImages} · dropped ${c.counts.dropped} · queue ${c.queueDepth}</p>
+<p>frames ${c.counts.frames} · OK ${c.counts.ok} · NG ${c.counts.ng} · unreadable ${c.counts.badImages} · dropped ${c.counts.dropped} · failed ${c.counts.failed} · queue ${c.queueDepth}</p>
 <table><tr><th>time (UTC)</th><th>part</th><th>verdict</th><th>score</th><th>score/threshold</th><th>regions</th><th>model ms</th>${hasTruth ? '<th>truth</th>' : ''}</tr>${rows}</table></section>`;
     })
     .join('\n');

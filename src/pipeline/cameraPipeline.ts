@@ -6,6 +6,7 @@ import type { Verdict } from '../core/verdict.js';
 import { decide } from '../decision/decide.js';
 import type { RecipeModel } from '../inference/recipeModel.js';
 import { prepareFrame } from '../preprocess/frame.js';
+import { Throttle } from '../log/logger.js';
 import type { Sink } from '../sinks/types.js';
 import type { Metrics } from '../app/metrics.js';
 import { BoundedQueue, type DropPolicy } from './boundedQueue.js';
@@ -45,7 +46,8 @@ export class CameraPipeline {
   lastNg?: LastResult;
   /** The latest verdicts, newest first, for the status page. */
   readonly recent: Verdict[] = [];
-  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0 };
+  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0, failed: 0 };
+  private readonly throttle: Throttle;
 
   constructor(
     readonly settings: PipelineSettings,
@@ -62,6 +64,7 @@ export class CameraPipeline {
       log.debug({ seq: q.frame.seq, reason }, `frame ${q.frame.seq} dropped (queue full, ${reason})`);
     });
     this.publishModelInfo();
+    this.throttle = new Throttle(log);
   }
 
   /** Lowest good training score of the active recipe: the bottom of its heatmap colour scale. */
@@ -131,7 +134,18 @@ export class CameraPipeline {
       const q = await this.queue.take();
       if (!q) return;
       this.metrics.queueDepth.set({ camera: this.settings.cameraId }, this.queue.depth);
-      await this.inspectOne(q);
+      try {
+        await this.inspectOne(q);
+      } catch (e) {
+        // An inference failure (e.g. a GPU error) loses this frame, counted and logged, not the camera.
+        this.counts.failed++;
+        this.metrics.drops.inc({ camera: this.settings.cameraId, reason: 'inspection_failed' });
+        this.throttle.warn(
+          'inspect',
+          { seq: q.frame.seq, origin: q.frame.origin, err: messageOf(e) },
+          `camera ${this.settings.cameraId}: frame ${q.frame.seq} not inspected: ${messageOf(e)}`,
+        );
+      }
     }
   }
 
