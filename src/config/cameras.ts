@@ -36,6 +36,13 @@ const decisionSpec: OptionSpecs<CameraConfig['decision']> = {
   },
 };
 
+/** The source kind's queue policy unless the camera sets one (a non-object is passed on to be reported). */
+function withDefaultPolicy(queue: unknown, policy: string | undefined): unknown {
+  if (queue !== undefined && (typeof queue !== 'object' || queue === null || Array.isArray(queue)))
+    return queue;
+  return { policy, ...(queue as object | undefined) };
+}
+
 /** Validates the camera list: every problem with its key path (cameras[1].source.fps), defaults filled in. */
 export function validateCameras(value: unknown, problems: Problem[]): CameraConfig[] {
   if (!Array.isArray(value)) {
@@ -89,7 +96,12 @@ export function validateCameras(value: unknown, problems: Problem[]): CameraConf
       id: String(c.id),
       recipe: String(c.recipe),
       source: { type: String(src.type), options },
-      queue: applySpecs(queueSpec, c.queue, `${at}.queue`, problems),
+      queue: applySpecs(
+        queueSpec,
+        withDefaultPolicy(c.queue, kind?.defaultDropPolicy),
+        `${at}.queue`,
+        problems,
+      ),
       decision: applySpecs(decisionSpec, c.decision, `${at}.decision`, problems),
     };
   });

@@ -15,6 +15,8 @@ interface SimOptions {
 
 interface SourceKind<O> {
   options: OptionSpecs<O>;
+  /** Queue policy when the camera does not set one: files must not be lost, live frames may be. */
+  defaultDropPolicy: 'drop-oldest' | 'wait';
   create(id: string, options: O, log: Logger): FrameSource;
 }
 
@@ -52,6 +54,7 @@ const folder: SourceKind<FolderOptions> = {
       check: checks.int(50, 600_000),
     },
   },
+  defaultDropPolicy: 'wait',
   create: (id, o, log) => new FolderSource({ id, ...o }, log),
 };
 
@@ -75,6 +78,7 @@ const sim: SourceKind<SimOptions> = {
       check: checks.int(0, 2 ** 31 - 1),
     },
   },
+  defaultDropPolicy: 'drop-oldest',
   create: (id, o, log) => new SimSource({ id, ...o }, log),
 };
 

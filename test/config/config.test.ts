@@ -73,7 +73,10 @@ describe('configuration', () => {
   it('camera defaults are filled in', () => {
     const f = write({ cameras: [{ id: 'c', recipe: 'r', source: { type: 'folder', dir: '/x' } }] });
     const [cam] = loadConfig(f, {}).cameras;
-    expect(cam.queue).toEqual({ size: 4, policy: 'drop-oldest' });
+    expect(cam.queue).toEqual({ size: 4, policy: 'wait' }); // folders lose nothing by default
+    const sim = loadConfig(write({ cameras: [{ id: 'c', recipe: 'r', source: { type: 'sim' } }] }), {})
+      .cameras[0];
+    expect(sim.queue.policy).toBe('drop-oldest'); // a live camera keeps the newest frames
     expect(cam.source.options).toMatchObject({ dir: '/x', mode: 'watch', settleMs: 500 });
   });
 
