@@ -3,11 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEADLINE_MS, within } from '../helpers/waiting.js';
 import type { Frame } from '../../src/core/frame.js';
 import { FolderSource, type FolderSourceOptions } from '../../src/sources/folder/folderSource.js';
-
-// Waits are on conditions with a deadline, never on wall-clock assertions: this runs on loaded 2-core CI boxes.
-const DEADLINE_MS = 20_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -16,19 +14,6 @@ async function until(cond: () => boolean, what: string, timeoutMs = DEADLINE_MS)
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
-  }
-}
-
-/** Rejects when `p` takes longer than the deadline, so a hung iterator fails the test with a reason. */
-async function within<T>(p: Promise<T>, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

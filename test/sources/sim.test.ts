@@ -4,26 +4,12 @@ import path from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { within } from '../helpers/waiting.js';
 import type { Frame } from '../../src/core/frame.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { writeSimDataset } from '../../src/sources/sim/dataset.js';
 import { DEFECT_KINDS, planFrame, renderPart, type DefectKind } from '../../src/sources/sim/render.js';
 import { SimSource, type SimSourceOptions } from '../../src/sources/sim/simSource.js';
-
-// Waits are on conditions with a deadline, never on wall-clock assertions: this runs on loaded 2-core CI boxes.
-const DEADLINE_MS = 20_000;
-
-async function within<T>(p: Promise<T>, what: string, timeoutMs = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const quiet = pino({ level: 'silent' });
 
