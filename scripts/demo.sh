@@ -4,9 +4,12 @@
 # Stop it with Ctrl-C. Ports: INSPECTD_HTTP_PORT (8080), INSPECTD_MQTT_EMBEDDED_PORT (1883).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Install only when node_modules does not match the lockfile (a re-run starts at once).
-npm ls --all >/dev/null 2>&1 || npm ci --no-audit --no-fund
-npm run build --silent
+# Install only when node_modules is older than the lockfile, build only when a source is newer than the build:
+# a re-run starts at once, and nothing is rewritten under a running copy (the test suite runs this script).
+[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig.json -newer dist/cli/main.js -print -quit)" ]; then
+  npm run build --silent
+fi
 http="http://127.0.0.1:${INSPECTD_HTTP_PORT:-8080}/"
 mqtt="mqtt://127.0.0.1:${INSPECTD_MQTT_EMBEDDED_PORT:-1883}"
 cat <<MSG
