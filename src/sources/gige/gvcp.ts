@@ -472,3 +472,87 @@ export function decodeDiscoveryAck(ack: GvcpAck): DiscoveryInfo {
   checkAckStatus(ack, 'DISCOVERY');
   return parseBootstrapBlock(ack.payload);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Packet resend (host -> device, no ack: the device answers by resending the GVSP packets)
+
+/** PACKETRESEND_CMD flag: the payload carries 64-bit block and 32-bit packet ids (extended-ID mode). */
+export const GVCP_FLAG_EXTENDED_ID = 0x10;
+
+export interface PacketResendRequest {
+  /** Stream channel index (0 for the first channel). */
+  channel: number;
+  blockId: number;
+  firstPacketId: number;
+  lastPacketId: number;
+  /** Extended-ID mode (64-bit block ids, 32-bit packet ids); standard mode has 16 and 24 bits. */
+  extendedId?: boolean;
+}
+
+/**
+ * PACKETRESEND_CMD. Standard payload (12 bytes): channel(16) block_id(16) | reserved(8) first(24) |
+ * reserved(8) last(24). Extended (flag 0x10, 20 bytes): channel(16) reserved(16) | first(32) | last(32) |
+ * block_id high(32) | block_id low(32). No ack is required.
+ */
+export function encodePacketResendCmd(reqId: number, r: PacketResendRequest): Buffer {
+  const maxPacket = r.extendedId ? 0xffffffff : 0xffffff;
+  const maxBlock = r.extendedId ? Number.MAX_SAFE_INTEGER : 0xffff;
+  const bad = (what: string, value: number): GvcpError =>
+    new GvcpError('BAD_ARGUMENT', `PACKETRESEND ${what} ${value} is out of range`, { subject: what, value });
+  if (!Number.isInteger(r.channel) || r.channel < 0 || r.channel > 0xffff) throw bad('channel', r.channel);
+  if (!Number.isInteger(r.blockId) || r.blockId < 0 || r.blockId > maxBlock) throw bad('block id', r.blockId);
+  for (const [what, v] of [
+    ['first packet id', r.firstPacketId],
+    ['last packet id', r.lastPacketId],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0 || v > maxPacket) throw bad(what, v);
+  if (r.lastPacketId < r.firstPacketId) throw bad('last packet id', r.lastPacketId);
+  let payload: Buffer;
+  if (!r.extendedId) {
+    payload = Buffer.alloc(12);
+    payload.writeUInt16BE(r.channel, 0);
+    payload.writeUInt16BE(r.blockId, 2);
+    payload.writeUInt32BE(r.firstPacketId, 4);
+    payload.writeUInt32BE(r.lastPacketId, 8);
+  } else {
+    payload = Buffer.alloc(20);
+    payload.writeUInt16BE(r.channel, 0);
+    payload.writeUInt32BE(r.firstPacketId, 4);
+    payload.writeUInt32BE(r.lastPacketId, 8);
+    payload.writeBigUInt64BE(BigInt(r.blockId), 12);
+  }
+  return encodeCommand({
+    flags: r.extendedId ? GVCP_FLAG_EXTENDED_ID : 0,
+    command: GvcpCommand.PACKETRESEND_CMD,
+    reqId,
+    payload,
+  });
+}
+
+/** Parses a PACKETRESEND_CMD (what a device receives); for test devices. */
+export function decodePacketResendCmd(cmd: GvcpCommandPacket): PacketResendRequest {
+  if (cmd.command !== GvcpCommand.PACKETRESEND_CMD)
+    throw new GvcpError('UNEXPECTED_ANSWER', `GVCP command ${hex(cmd.command)} is not PACKETRESEND`);
+  const extendedId = (cmd.flags & GVCP_FLAG_EXTENDED_ID) !== 0;
+  const p = cmd.payload;
+  if (p.length < (extendedId ? 20 : 12))
+    throw new GvcpError('TRUNCATED', `PACKETRESEND payload of ${p.length} bytes is too short`);
+  if (!extendedId)
+    return {
+      channel: p.readUInt16BE(0),
+      blockId: p.readUInt16BE(2),
+      firstPacketId: p.readUInt32BE(4) & 0xffffff,
+      lastPacketId: p.readUInt32BE(8) & 0xffffff,
+      extendedId,
+    };
+  const block = p.readBigUInt64BE(12);
+  if (block > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new GvcpError('BAD_PAYLOAD', `PACKETRESEND block id ${block} is beyond 2^53`);
+  return {
+    channel: p.readUInt16BE(0),
+    blockId: Number(block),
+    firstPacketId: p.readUInt32BE(4),
+    lastPacketId: p.readUInt32BE(8),
+    extendedId,
+  };
+}

@@ -20,6 +20,7 @@ import {
   decodeReadRegAck,
   decodeWriteAck,
   encodeDiscoveryCmd,
+  encodePacketResendCmd,
   encodeReadMemCmd,
   encodeReadRegCmd,
   encodeWriteMemCmd,
@@ -27,6 +28,7 @@ import {
   gvcpStatusName,
   type DiscoveryInfo,
   type GvcpAck,
+  type PacketResendRequest,
 } from './gvcp.js';
 
 /** Bootstrap registers the client itself needs. */
@@ -81,6 +83,8 @@ export interface GvcpClientStats {
   stale: number;
   heartbeats: number;
   heartbeatFailures: number;
+  /** PACKETRESEND commands sent (they have no ack). */
+  packetResends: number;
 }
 
 interface Waiter {
@@ -140,6 +144,7 @@ export class GvcpClient extends EventEmitter<{ lost: [Error] }> {
     stale: 0,
     heartbeats: 0,
     heartbeatFailures: 0,
+    packetResends: 0,
   };
 
   private constructor(host: string, socket: dgram.Socket, options: GvcpClientOptions) {
@@ -529,6 +534,19 @@ export class GvcpClient extends EventEmitter<{ lost: [Error] }> {
   }
 
   /** Releases control (CCP = 0, best effort) and closes the socket. Safe to call twice. */
+  /**
+   * Asks the device to resend GVSP packets `firstPacketId..lastPacketId` of a block. PACKETRESEND has no
+   * ack (the answer is the packets themselves, on the stream channel), so this sends at once, outside the
+   * one-command-at-a-time queue, and never waits. Check {@link GvcpCapability.PACKETRESEND} first: a device
+   * without it ignores the command.
+   */
+  packetResend(r: PacketResendRequest): void {
+    if (this.closed) throw this.closedError('PACKETRESEND');
+    const packet = encodePacketResendCmd(this.nextReqId(), r);
+    this.counters.packetResends++;
+    this.socket.send(packet, this.port, this.host, () => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     clearTimeout(this.heartbeatTimer);

@@ -16,6 +16,7 @@ import {
   until,
   type RunningFakeCamera,
 } from '../../helpers/fakeCamera.js';
+import { acquireFakeCameraLock } from '../../helpers/fakeCameraLock.js';
 
 const IP = '127.0.0.1';
 /** WidthRegister in the fake camera's XML (IntReg, RW, 4 bytes, big-endian). */
@@ -29,6 +30,13 @@ const FAST = { timeoutMs: 300, tries: 5 };
 if (!aravisFakeCameraAvailable()) {
   throw new Error('arv-fake-gv-camera-0.8 not found: run scripts/install-deps.sh (apt install aravis-tools)');
 }
+
+// One fake camera at a time across test files (it only listens on 127.0.0.1:3956).
+let releaseLock: (() => void) | undefined;
+beforeAll(async () => {
+  releaseLock = await acquireFakeCameraLock();
+});
+afterAll(() => releaseLock?.());
 
 describe.sequential('GigE against the Aravis fake camera', () => {
   let cam: RunningFakeCamera | undefined;
