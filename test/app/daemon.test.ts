@@ -173,17 +173,26 @@ describe('inspectd run with a real mosquitto', () => {
     const dir = tempDir('watch-recipe');
     const url = `mqtt://127.0.0.1:${mqttPort}`;
     const sub = await subscriber(url, ['insp/L1/cam1/recipe/state', 'insp/L1/cam1/verdict']);
+    const started = Date.now();
     const d = startDaemon(writeConfig({ dir, mqttUrl: url, httpPort: await freePort() }));
     const states = () =>
       sub.messages
         .filter((m) => m.topic === 'insp/L1/cam1/recipe/state')
         .map(
           (m) =>
-            JSON.parse(m.payload) as { recipe: string; status: string; error?: string; transaction?: string },
+            JSON.parse(m.payload) as {
+              recipe: string;
+              status: string;
+              error?: string;
+              transaction?: string;
+              at: string;
+            },
         );
     try {
+      // A state published by THIS daemon (the broker also holds the retained one of an earlier test): once it
+      // is there, the daemon has subscribed to recipe/set.
       await waitFor(
-        () => states().some((x) => x.recipe === 'small' && x.status === 'ok'),
+        () => states().some((x) => x.recipe === 'small' && x.status === 'ok' && Date.parse(x.at) >= started),
         'the initial recipe state',
       );
       await sub.client.publishAsync(
