@@ -38,6 +38,7 @@ const INT_TYPES = new Set([
   'IntSwissKnife',
 ]);
 const FLOAT_TYPES = new Set(['Float', 'FloatReg', 'Converter', 'SwissKnife']);
+const NUMBER_TYPES = new Set([...FLOAT_TYPES, ...INT_TYPES]);
 const NODE_TYPES = new Set([
   ...INT_TYPES,
   ...FLOAT_TYPES,
@@ -182,13 +183,17 @@ export class NodeMap {
     await this.checkWritable(el);
     const r = await this.range(el, 0);
     if (value < r.min || value > r.max || (r.inc && r.inc > 1 && (value - r.min) % r.inc !== 0))
-      throw this.err(
-        name,
-        `${value} is out of range ${showRange(r)}`,
-        value,
-        `choose a value in ${showRange(r)}`,
-      );
+      throw this.outOfRange(name, value, r);
     await this.setValue(el, value, 0);
+  }
+
+  private outOfRange(name: string, value: number, r: NumericRange): InspectdError {
+    return this.err(
+      name,
+      `${value} is out of range ${showRange(r)}`,
+      value,
+      `choose a value in ${showRange(r)}`,
+    );
   }
 
   async integerRange(name: string): Promise<NumericRange> {
@@ -197,43 +202,24 @@ export class NodeMap {
 
   /** A float feature, or an integer one read as a number. */
   async getFloat(name: string): Promise<number> {
-    const el = this.findTyped(
-      name,
-      new Set([...FLOAT_TYPES, ...INT_TYPES]),
-      'a number',
-      'getEnum/getBoolean/getString',
-    );
+    const el = this.findTyped(name, NUMBER_TYPES, 'a number', 'getEnum/getBoolean/getString');
     await this.checkReadable(el);
     return this.value(el, 0);
   }
 
   async setFloat(name: string, value: number): Promise<void> {
-    const el = this.findTyped(
-      name,
-      new Set([...FLOAT_TYPES, ...INT_TYPES]),
-      'a number',
-      'setEnum/setBoolean',
-    );
+    const el = this.findTyped(name, NUMBER_TYPES, 'a number', 'setEnum/setBoolean');
     if (!Number.isFinite(value))
       throw this.err(name, `${value} is not a finite number`, value, 'give a finite number');
     if (INT_TYPES.has(el.name)) return this.setInteger(name, value);
     await this.checkWritable(el);
     const r = await this.range(el, 0);
-    if (value < r.min || value > r.max)
-      throw this.err(
-        name,
-        `${value} is out of range ${showRange(r)}`,
-        value,
-        `choose a value in ${showRange(r)}`,
-      );
+    if (value < r.min || value > r.max) throw this.outOfRange(name, value, r);
     await this.setValue(el, value, 0);
   }
 
   async floatRange(name: string): Promise<NumericRange> {
-    return this.range(
-      this.findTyped(name, new Set([...FLOAT_TYPES, ...INT_TYPES]), 'a number', 'integerRange'),
-      0,
-    );
+    return this.range(this.findTyped(name, NUMBER_TYPES, 'a number', 'integerRange'), 0);
   }
 
   /** The symbolic name of an enumeration's current value. */
