@@ -38,4 +38,9 @@ export interface FrameSource {
   close(): Promise<void>;
   /** Source-specific counters for metrics and the status page. */
   stats(): Record<string, number>;
+  /**
+   * Present on sources that can acquire one frame on request (a GigE camera in software-trigger mode). The
+   * next frame from `frames()` is the triggered one. Rejects with an InspectdError when the camera cannot.
+   */
+  trigger?(): Promise<void>;
 }
