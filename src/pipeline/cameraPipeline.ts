@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { isInspectdError, messageOf } from '../core/errors.js';
+import { InspectdError, isInspectdError, messageOf } from '../core/errors.js';
 import type { Frame, FrameSource } from '../core/frame.js';
 import type { Verdict } from '../core/verdict.js';
 import { decide } from '../decision/decide.js';
@@ -32,6 +32,21 @@ interface Queued {
 }
 
 /**
+ * What the inspect loop does with frames: `continuous` inspects every frame (the default); `triggered`
+ * inspects only the frame a `requestSingle` asked for and skips the rest; `stopped` skips every frame and
+ * refuses requests. Skipped frames are counted (`counts.skipped`, drop reason `idle`).
+ */
+export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
+
+/** A pending single inspection: the first frame queued after `after` answers it. */
+interface Armed {
+  partId?: string;
+  after: number;
+  resolve(v: Verdict): void;
+  reject(e: Error): void;
+}
+
+/**
  * One camera: source -> bounded queue -> preprocess -> model -> decision -> sinks. The capture loop only
  * moves frames into the queue (so a slow model never stalls the camera driver); the inspect loop takes them
  * one at a time. A frame that cannot be decoded is counted and logged with its origin, and the loop goes on.
@@ -46,8 +61,10 @@ export class CameraPipeline {
   lastNg?: LastResult;
   /** The latest verdicts, newest first, for the status page. */
   readonly recent: Verdict[] = [];
-  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0, failed: 0 };
+  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0, failed: 0, skipped: 0 };
   private readonly throttle: Throttle;
+  private modeNow: InspectionMode = 'continuous';
+  private armed?: Armed;
 
   constructor(
     readonly settings: PipelineSettings,
@@ -87,6 +104,65 @@ export class CameraPipeline {
   start(): void {
     this.captureDone = this.capture();
     this.inspectDone = this.inspect();
+  }
+
+  get mode(): InspectionMode {
+    return this.modeNow;
+  }
+
+  /** True while a requested single inspection waits for its frame or its verdict. */
+  get busy(): boolean {
+    return this.armed !== undefined;
+  }
+
+  /** Changes what the inspect loop does from the next frame on; `stopped` also aborts a pending request. */
+  setMode(mode: InspectionMode): void {
+    if (mode === this.modeNow) return;
+    this.log.info({ from: this.modeNow, to: mode }, `camera ${this.settings.cameraId}: mode ${mode}`);
+    this.modeNow = mode;
+    if (mode === 'stopped') this.abortSingle('inspection stopped');
+  }
+
+  /**
+   * Inspects the next frame queued after this call, its verdict tagged with `partId`, and resolves with it
+   * (in any mode but `stopped`; in `continuous` the other frames go on as before). Triggers the source when
+   * it can acquire on request (a GigE camera in software-trigger mode). Rejects when another request is
+   * pending, the camera is stopped, the trigger fails, or that frame cannot be inspected.
+   */
+  requestSingle(partId?: string): Promise<Verdict> {
+    const cam = this.settings.cameraId;
+    if (this.stopping || this.modeNow === 'stopped')
+      return Promise.reject(
+        new InspectdError(`camera ${cam} is stopped: no inspection can be requested`, {
+          subject: cam,
+          fix: 'start the camera first (continuous or triggered mode)',
+        }),
+      );
+    if (this.armed)
+      return Promise.reject(
+        new InspectdError(`camera ${cam} is busy with a requested inspection`, {
+          subject: cam,
+          fix: 'wait for its result (or abort it) before requesting the next',
+        }),
+      );
+    return new Promise<Verdict>((resolve, reject) => {
+      const armed: Armed = { partId, after: performance.now(), resolve, reject };
+      this.armed = armed;
+      this.source.trigger?.().catch((e: unknown) => {
+        if (this.armed !== armed) return;
+        this.armed = undefined;
+        reject(e instanceof Error ? e : new Error(messageOf(e)));
+      });
+    });
+  }
+
+  /** Rejects a pending single request with `reason`; false when none was pending. */
+  abortSingle(reason: string): boolean {
+    const armed = this.armed;
+    if (!armed) return false;
+    this.armed = undefined;
+    armed.reject(new InspectdError(`camera ${this.settings.cameraId}: inspection aborted: ${reason}`));
+    return true;
   }
 
   /** Swaps the recipe between two frames; the caller loads (and warms) the new one first. */
@@ -134,9 +210,22 @@ export class CameraPipeline {
       const q = await this.queue.take();
       if (!q) return;
       this.metrics.queueDepth.set({ camera: this.settings.cameraId }, this.queue.depth);
+      // A request is answered by a frame queued after it, never by a stale one already waiting.
+      const armed = this.armed && q.enqueuedAt >= this.armed.after ? this.armed : undefined;
+      if (!armed && this.modeNow !== 'continuous') {
+        this.counts.skipped++;
+        this.metrics.drops.inc({ camera: this.settings.cameraId, reason: 'idle' });
+        continue;
+      }
+      if (armed) this.armed = undefined;
       try {
-        await this.inspectOne(q);
+        const verdict = await this.inspectOne(q, armed?.partId);
+        if (armed) {
+          if (verdict) armed.resolve(verdict);
+          else armed.reject(new InspectdError(`frame ${q.frame.seq} could not be decoded`));
+        }
       } catch (e) {
+        armed?.reject(e instanceof Error ? e : new Error(messageOf(e)));
         // An inference failure (e.g. a GPU error) loses this frame, counted and logged, not the camera.
         this.counts.failed++;
         this.metrics.drops.inc({ camera: this.settings.cameraId, reason: 'inspection_failed' });
@@ -149,7 +238,8 @@ export class CameraPipeline {
     }
   }
 
-  private async inspectOne({ frame, enqueuedAt }: Queued): Promise<void> {
+  /** Inspects one frame and publishes its verdict; undefined when the frame cannot be decoded. */
+  private async inspectOne({ frame, enqueuedAt }: Queued, partId?: string): Promise<Verdict | undefined> {
     const cam = this.settings.cameraId;
     const t0 = performance.now();
     const recipe = this.recipe;
@@ -165,7 +255,7 @@ export class CameraPipeline {
         { seq: frame.seq, origin: frame.origin, err: why },
         `camera ${cam}: frame ${frame.seq} skipped: ${why}`,
       );
-      return;
+      return undefined;
     }
     const t1 = performance.now();
     const { scores, maps } = await recipe.score(prepared.tensor, 1);
@@ -182,7 +272,7 @@ export class CameraPipeline {
       cameraId: cam,
       recipe: this.recipeName,
       modelVersion: m.model.sha256.slice(0, 12),
-      partId: frame.partId,
+      partId: partId ?? frame.partId,
       seq: frame.seq,
       ok: d.ok,
       score: scores[0],
@@ -225,6 +315,7 @@ export class CameraPipeline {
         );
       }
     }
+    return verdict;
   }
 
   /**
@@ -232,6 +323,7 @@ export class CameraPipeline {
    */
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
+    this.abortSingle('camera stopping');
     await this.source
       .close()
       .catch((e: unknown) =>

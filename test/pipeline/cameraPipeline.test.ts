@@ -2,6 +2,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/app/metrics.js';
+import type { Frame, FrameSource } from '../../src/core/frame.js';
 import type { Verdict } from '../../src/core/verdict.js';
 import { RecipeModel } from '../../src/inference/recipeModel.js';
 import { CameraPipeline } from '../../src/pipeline/cameraPipeline.js';
@@ -9,6 +10,7 @@ import type { Sink } from '../../src/sinks/types.js';
 import { SimSource } from '../../src/sources/sim/simSource.js';
 import { ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/peers.js';
+import { within } from '../helpers/waiting.js';
 
 const log = pino({ level: 'silent' });
 const collector = (): Sink & { got: Verdict[] } => {
@@ -91,5 +93,143 @@ describe('camera pipeline', () => {
     expect(await metrics.registry.metrics()).toContain(
       'inspectd_frames_dropped_total{camera="c1",reason="inspection_failed"} 1',
     );
+  });
+});
+
+const loadDemo = () =>
+  RecipeModel.load(path.join(ROOT, 'models', 'demo'), { providers: ['cpu'], threads: 1 }, log);
+
+/**
+ * A camera in software-trigger mode: one sim frame per trigger() call, nothing otherwise. A stand-in for a
+ * GigE camera, which cannot run here with a trigger line; the frames are the real sim camera's.
+ */
+class TriggeredSim implements FrameSource {
+  readonly id = 'c1';
+  readonly kind = 'triggered-sim';
+  state: FrameSource['state'] = 'streaming';
+  triggers = 0;
+  private readonly sim = new SimSource(
+    { id: 'c1', width: 128, height: 128, fps: 0, defectRate: 0.5, seed: 3 },
+    log,
+  );
+  private readonly it = this.sim.frames()[Symbol.asyncIterator]();
+  private pending: ((f: Frame | undefined) => void)[] = [];
+  private closed = false;
+  async trigger(): Promise<void> {
+    this.triggers++;
+    const next = await this.it.next();
+    this.pending.shift()?.(next.done ? undefined : next.value);
+  }
+  async *frames(): AsyncIterable<Frame> {
+    while (!this.closed) {
+      const f = await new Promise<Frame | undefined>((r) => this.pending.push(r));
+      if (!f) return;
+      yield f;
+    }
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of this.pending.splice(0)) r(undefined);
+    await this.sim.close();
+  }
+  stats = () => ({ triggers: this.triggers });
+}
+
+describe('camera pipeline control (modes and single requests)', () => {
+  it('triggered mode inspects only the requested frame, tagged with the part id; stopped refuses requests', async () => {
+    const recipe = await loadDemo();
+    const sink = collector();
+    const metrics = new Metrics();
+    const p = new CameraPipeline(
+      { ...settings, dropPolicy: 'drop-oldest' },
+      new SimSource({ id: 'c1', width: 128, height: 128, fps: 40, defectRate: 0, seed: 2 }, log),
+      recipe,
+      'demo',
+      [sink],
+      metrics,
+      log,
+    );
+    p.setMode('triggered');
+    p.start();
+    await waitFor(() => p.counts.skipped >= 5, '5 skipped frames');
+    expect(sink.got).toHaveLength(0);
+    const framesBefore = p.counts.frames;
+    const pending = p.requestSingle('PART-7');
+    expect(p.busy).toBe(true);
+    await expect(p.requestSingle('PART-8')).rejects.toThrow(/busy/);
+    const v = await within(pending, 'the requested verdict');
+    expect(v.partId).toBe('PART-7');
+    expect(v.seq).toBeGreaterThan(framesBefore);
+    expect(p.busy).toBe(false);
+    expect(sink.got.map((x) => x.resultId)).toEqual([v.resultId]);
+    await waitFor(() => p.counts.skipped >= framesBefore + 5, 'more skipped frames');
+    expect(sink.got).toHaveLength(1);
+
+    p.setMode('stopped');
+    await expect(p.requestSingle('PART-9')).rejects.toThrow(/stopped/);
+    p.setMode('continuous');
+    await waitFor(() => sink.got.length >= 4, 'continuous verdicts again');
+    expect(await metrics.registry.metrics()).toMatch(
+      /inspectd_frames_dropped_total\{camera="c1",reason="idle"\} \d+/,
+    );
+    await p.stop(Date.now() + 5000);
+    await recipe.close();
+  });
+
+  it('in continuous mode a request tags the next frame and every frame is still inspected', async () => {
+    const recipe = await loadDemo();
+    const sink = collector();
+    const p = new CameraPipeline(
+      settings,
+      new SimSource({ id: 'c1', width: 128, height: 128, fps: 30, defectRate: 0, seed: 4 }, log),
+      recipe,
+      'demo',
+      [sink],
+      new Metrics(),
+      log,
+    );
+    p.start();
+    await waitFor(() => sink.got.length >= 3, '3 verdicts');
+    const v = await within(p.requestSingle('P-1'), 'the requested verdict');
+    await waitFor(() => sink.got.length >= v.seq + 2, 'two more verdicts');
+    const seqs = sink.got.map((x) => x.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(sink.got.filter((x) => x.partId === 'P-1').map((x) => x.resultId)).toEqual([v.resultId]);
+    expect(p.counts.skipped).toBe(0);
+    await p.stop(Date.now() + 5000);
+    await recipe.close();
+  });
+
+  it('a source with trigger() is triggered once per request (software-trigger camera stand-in)', async () => {
+    const recipe = await loadDemo();
+    const sink = collector();
+    const source = new TriggeredSim();
+    const p = new CameraPipeline(settings, source, recipe, 'demo', [sink], new Metrics(), log);
+    p.setMode('triggered');
+    p.start();
+    const a = await within(p.requestSingle('A'), 'verdict A');
+    const b = await within(p.requestSingle('B'), 'verdict B');
+    expect([a.partId, b.partId, a.seq, b.seq]).toEqual(['A', 'B', 1, 2]);
+    expect(source.triggers).toBe(2);
+    expect(sink.got).toHaveLength(2);
+    const c = p.requestSingle('C');
+    expect(p.abortSingle('operator abort')).toBe(true);
+    await expect(c).rejects.toThrow(/aborted: operator abort/);
+    expect(p.busy).toBe(false);
+    await p.stop(Date.now() + 5000);
+    await recipe.close();
+  });
+
+  it('a pending request is rejected when the camera stops', async () => {
+    const recipe = await loadDemo();
+    const source = new TriggeredSim();
+    source.trigger = async () => {}; // a trigger that never yields a frame: the camera missed it
+    const p = new CameraPipeline(settings, source, recipe, 'demo', [], new Metrics(), log);
+    p.setMode('triggered');
+    p.start();
+    const r = p.requestSingle('X');
+    await p.stop(Date.now() + 2000);
+    await expect(r).rejects.toThrow(/camera stopping/);
+    await recipe.close();
   });
 });
