@@ -3,6 +3,10 @@
 #   python3-torch python3-torchvision python3-onnx  -> scripts/*.py (export, training) under /usr/bin/python3
 #   mosquitto                                       -> a real MQTT broker for the integration tests
 #   aravis-tools                                    -> arv-fake-gv-camera-0.8, a GigE Vision camera on 127.0.0.1
+#   ffmpeg                                          -> the RTSP source's decoder (also needed at run time)
+#   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,ugly}
+#                                                   -> test RTSP camera: videotestsrc (base) ! x264enc (ugly)
+#                                                      ! rtph264pay (good) in gst-rtsp-server
 # Idempotent and quick when everything is there already. Needs root (or sudo).
 set -euo pipefail
 
@@ -10,6 +14,11 @@ need=()
 /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need+=(python3-torch python3-torchvision python3-onnx)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/arv-fake-gv-camera-0.8 ] || need+=(aravis-tools)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+/usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer; Gst.init(None)
+assert all(Gst.ElementFactory.find(e) for e in ("videotestsrc", "x264enc", "rtph264pay"))' 2>/dev/null ||
+  need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages present"
