@@ -1,0 +1,233 @@
+import { rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { InspectdError } from '../core/errors.js';
+import { sha256File } from '../core/hash.js';
+import type { InputSpec } from '../core/inputSpec.js';
+import { VERSION } from '../core/version.js';
+import { inspectBackbone, type BackboneInfo } from '../inference/backbone.js';
+import { RecipeModel } from '../inference/recipeModel.js';
+import { loadSession, ort, type SessionOptions } from '../inference/session.js';
+import { Progress } from '../log/progress.js';
+import { appendHead, type GraphOutput } from '../onnx/compose.js';
+import type { GraphBuilder } from '../onnx/graphBuilder.js';
+import { writeModel } from '../onnx/modelFile.js';
+import type { ValueInfoProto } from '../onnx/proto.js';
+import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
+import { listImages } from '../preprocess/imageFiles.js';
+import { MANIFEST_SCHEMA, MODEL_FILE, writeManifest, type Manifest } from '../recipe/manifest.js';
+import { ensureWritableDir } from '../recipe/outputDir.js';
+import { scoreFiles } from '../recipe/scoreFiles.js';
+import { calibrate } from '../scoring/calibration.js';
+import { MAP_OUTPUT, SCORE_OUTPUT } from '../scoring/mapHead.js';
+
+/** The options every fit method shares. */
+export interface FitBaseOptions {
+  backbone: string;
+  layers: string[];
+  size: number;
+  images: string;
+  out: string;
+  name: string;
+  batchSize: number;
+  minImages: number;
+  blurSigma: number;
+  session: SessionOptions;
+}
+
+/** Seconds per fit step, rounded to 10 ms, for the manifest's provenance. */
+export class FitTimings {
+  readonly seconds: Record<string, number> = {};
+  readonly started = performance.now();
+
+  lap(key: string, since: number): void {
+    this.seconds[key] = Math.round((performance.now() - since) / 10) / 100;
+  }
+}
+
+export interface FitStart {
+  files: string[];
+  bb: BackboneInfo;
+  input: InputSpec;
+}
+
+/** The output folder checked, the good images listed (enough of them), the backbone inspected. */
+export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImagesAdvice): Promise<FitStart> {
+  await ensureWritableDir(o.out, 'output folder');
+  const files = await listImages(o.images, 'training image folder');
+  if (files.length < o.minImages) throw tooFewImages(o, files.length, 0, advice);
+  const bb = await inspectBackbone(o.backbone, o.layers, { width: o.size, height: o.size }, o.session, log);
+  const input: InputSpec = {
+    name: bb.inputName,
+    width: o.size,
+    height: o.size,
+    channels: 3,
+    mean: bb.mean,
+    std: bb.std,
+    resize: 'stretch-bilinear',
+  };
+  return { files, bb, input };
+}
+
+/** What a method says when there are too few good images: why it needs more, and the fix. */
+export interface FewImagesAdvice {
+  need: string;
+  fix: string;
+}
+
+export function tooFewImages(
+  o: FitBaseOptions,
+  usable: number,
+  skipped: number,
+  advice: FewImagesAdvice,
+): InspectdError {
+  const why = skipped ? ` (${skipped} more could not be read)` : '';
+  return new InspectdError(`${o.images} has ${usable} usable good images${why}; ${advice.need}`, {
+    subject: o.images,
+    value: usable,
+    fix: advice.fix,
+  });
+}
+
+/**
+ * Runs the backbone with a fit-time head (`outputs` from `head`) over every good image in batches, calling
+ * `onBatch` with each batch's outputs. The temporary model lives in the output folder only while it loads.
+ * Unreadable images are skipped and recorded in `skipped`.
+ */
+export async function streamBatches(
+  start: FitStart,
+  head: GraphBuilder,
+  outputs: readonly GraphOutput[],
+  o: FitBaseOptions,
+  log: Logger,
+  skipped: SkippedImage[],
+  onBatch: (run: BatchRunner, n: number) => Promise<void>,
+  extraInputs: ValueInfoProto[] = [],
+): Promise<void> {
+  const { bb, input, files } = start;
+  const model = appendHead(bb.model, head, outputs, { 'inspectd.kind': 'fit' });
+  model.graph!.input!.push(...extraInputs);
+  const tmp = path.join(o.out, `.fit-${process.pid}.onnx`);
+  writeModel(model, tmp, { externalAboveBytes: Number.POSITIVE_INFINITY });
+  const { session } = await loadSession(tmp, o.session, log).finally(() => rm(tmp, { force: true }));
+  const progress = new Progress('features', files.length, log);
+  try {
+    for await (const batch of imageBatches(files, input, o.batchSize, log, skipped)) {
+      const x = new ort.Tensor('float32', batch.tensor, [batch.n, 3, input.height, input.width]);
+      const run: BatchRunner = async (extra = {}, names) => {
+        const feeds = { [input.name]: x, ...extra };
+        return names ? session.run(feeds, names) : session.run(feeds);
+      };
+      await onBatch(run, batch.n);
+      progress.tick(batch.n);
+    }
+  } finally {
+    await session.release();
+  }
+  progress.tick(skipped.length);
+}
+
+export type BatchRunner = (
+  extraFeeds?: Record<string, ort.Tensor>,
+  outputNames?: string[],
+) => Promise<Record<string, ort.Tensor>>;
+
+export interface FinishRecipe {
+  start: FitStart;
+  method: Manifest['method'];
+  /** The scoring head appended to the backbone; it writes `score` and `anomaly_map`. */
+  head: GraphBuilder;
+  params: Record<string, unknown>;
+  used: number;
+  skipped: SkippedImage[];
+  timings: FitTimings;
+}
+
+/**
+ * The steps after the method's own statistics: the composed model written (external data when large), the
+ * good images scored through it for the threshold (S003: tau = the highest good training score) and the
+ * calibration statistics, the manifest written last.
+ */
+export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logger): Promise<Manifest> {
+  const { bb, input, files } = r.start;
+  let t = performance.now();
+  const model = appendHead(
+    bb.model,
+    r.head,
+    [
+      { name: SCORE_OUTPUT, dims: ['N'] },
+      { name: MAP_OUTPUT, dims: ['N', 1, o.size, o.size] },
+    ],
+    {
+      'inspectd.kind': 'recipe',
+      'inspectd.method': r.method,
+      'inspectd.version': VERSION,
+      'inspectd.recipe': o.name,
+    },
+  );
+  const modelPath = path.join(o.out, MODEL_FILE);
+  const written = writeModel(model, modelPath);
+  r.timings.lap('write_model', t);
+
+  t = performance.now();
+  const partial: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    name: o.name,
+    method: r.method,
+    input,
+    outputs: { score: SCORE_OUTPUT, map: MAP_OUTPUT, mapWidth: o.size, mapHeight: o.size },
+    model: {
+      file: MODEL_FILE,
+      files: written,
+      sha256: await sha256File(modelPath),
+      bytes: await filesBytes(o.out, written),
+      opset: bb.opset,
+    },
+    threshold: { value: Number.POSITIVE_INFINITY, rule: 'max-good-train', margin: 0 },
+    calibration: { n: 0, mean: 0, std: 0, min: 0, max: 0, quantiles: { p50: 0, p90: 0, p95: 0, p99: 0 } },
+    params: r.params,
+    provenance: {
+      tool: 'inspectd fit',
+      toolVersion: VERSION,
+      createdAt: new Date().toISOString(),
+      host: os.hostname(),
+      backbone: {
+        file: path.resolve(o.backbone),
+        sha256: await sha256File(o.backbone),
+        layers: o.layers,
+        metadata: bb.metadata,
+      },
+      trainImages: { dir: path.resolve(o.images), used: r.used, skipped: r.skipped },
+      timingsSeconds: r.timings.seconds,
+    },
+  };
+  const recipe = await RecipeModel.open(o.out, partial, o.session, log);
+  const usable = files.filter((f) => !r.skipped.some((s) => s.file === f));
+  const { scored } = await scoreFiles(recipe, usable, {
+    batchSize: o.batchSize,
+    keepMaps: false,
+    log,
+    progress: new Progress('scoring good images', usable.length, log),
+  }).finally(() => recipe.close());
+  const calibration = calibrate(scored.map((s) => s.score));
+  r.timings.lap('threshold', t);
+  r.timings.lap('total', r.timings.started);
+  const manifest: Manifest = {
+    ...partial,
+    threshold: { value: calibration.max, rule: 'max-good-train', margin: 0 },
+    calibration,
+  };
+  await writeManifest(o.out, manifest);
+  log.info(
+    { threshold: calibration.max, calibration, timings: r.timings.seconds },
+    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)}`,
+  );
+  return manifest;
+}
+
+async function filesBytes(dir: string, names: string[]): Promise<number> {
+  let total = 0;
+  for (const n of names) total += (await stat(path.join(dir, n))).size;
+  return total;
+}
