@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { checks, type OptionSpecs } from '../config/options.js';
 import type { FrameSource } from '../core/frame.js';
 import { FolderSource, type FolderSourceOptions } from './folder/folderSource.js';
+import { rtspOptionSpecs, type RtspOptions } from './rtsp/options.js';
+import { RtspSource } from './rtsp/rtspSource.js';
 import { SimSource } from './sim/simSource.js';
 
 type FolderOptions = Omit<FolderSourceOptions, 'id'>;
@@ -82,8 +84,14 @@ const sim: SourceKind<SimOptions> = {
   create: (id, o, log) => new SimSource({ id, ...o }, log),
 };
 
+const rtsp: SourceKind<RtspOptions> = {
+  options: rtspOptionSpecs,
+  defaultDropPolicy: 'drop-oldest',
+  create: (id, o, log) => new RtspSource({ id, ...o }, log),
+};
+
 /** Every source type, by the `type` of a camera's `source` (explicit registration, no discovery). */
-export const sourceKinds: Record<string, SourceKind<never>> = { folder, sim } as unknown as Record<
+export const sourceKinds: Record<string, SourceKind<never>> = { folder, sim, rtsp } as unknown as Record<
   string,
   SourceKind<never>
 >;

@@ -2,6 +2,7 @@
 """A test RTSP camera on loopback: gst-rtsp-server serving an H.264 test pattern.
 
 Usage: rtsp_server.py --port N [--path /cam] [--width W --height H --fps F] [--user U --password P]
+                      [--file F.mp4]  (an H.264 MP4 played at its own rate instead of the test pattern)
 Prints "READY rtsp://127.0.0.1:N/path" on stdout once the server listens; runs until SIGTERM/SIGINT.
 Each client gets its own pipeline (videotestsrc ! x264enc ! rtph264pay), so a restarted server serves at once.
 """
@@ -25,6 +26,7 @@ def main() -> int:
     ap.add_argument("--fps", type=int, default=15)
     ap.add_argument("--bitrate", type=int, default=0, help="x264 kbit/s; 0 = x264's default")
     ap.add_argument("--pattern", default="smpte")
+    ap.add_argument("--file", default="", help="H.264 in MP4, served as recorded (benchmarks)")
     ap.add_argument("--user", default="")
     ap.add_argument("--password", default="")
     a = ap.parse_args()
@@ -43,6 +45,12 @@ def main() -> int:
         f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps}{bitrate} "
         f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
+    if a.file:
+        # Every client gets the same recorded frames from the start: a fair stream to compare decoders on.
+        launch = (
+            f'( filesrc location="{a.file}" ! qtdemux ! video/x-h264 '
+            f"! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        )
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(False)
