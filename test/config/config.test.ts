@@ -48,7 +48,7 @@ describe('configuration', () => {
           source: { type: 'sim', fps: -1, colour: 'red' },
           queue: { policy: 'drop-all' },
         },
-        { id: 'cam2', recipe: '../etc', source: { type: 'gige' } },
+        { id: 'cam2', recipe: '../etc', source: { type: 'nosuchtype' } },
         { id: 'cam2', recipe: 'demo', source: { type: 'folder' }, extra: 1 },
       ],
     });
@@ -61,7 +61,7 @@ describe('configuration', () => {
       /cameras\[0\]\.source\.colour: unknown setting/,
       /cameras\[0\]\.queue\.policy: must be one of drop-oldest, drop-newest, wait, got "drop-all"/,
       /cameras\[1\]\.recipe: .*got "\.\.\/etc"/,
-      /cameras\[1\]\.source\.type: must be one of folder, sim, got "gige"/,
+      /cameras\[1\]\.source\.type: must be one of folder, sim(, \w+)*, got "nosuchtype"/,
       /cameras\[2\]\.id: "cam2" is used by another camera/,
       /cameras\[2\]\.source\.dir: must be a non-empty string/,
       /cameras\[2\]\.extra: unknown setting/,
