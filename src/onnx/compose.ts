@@ -68,7 +68,7 @@ export function appendHead(
 }
 
 /** Nodes needed to compute `targets`, in their original (topological) order. */
-function reachableNodes(nodes: NodeProto[], targets: string[]): NodeProto[] {
+export function reachableNodes(nodes: NodeProto[], targets: readonly string[]): NodeProto[] {
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.output?.forEach((o) => producer.set(o, i)));
   const keep = new Set<number>();

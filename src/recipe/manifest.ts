@@ -21,7 +21,7 @@ export interface Calibration {
 export interface Manifest {
   schema: number;
   name: string;
-  method: 'gaussian';
+  method: 'gaussian' | 'nearest-patch' | 'hybrid' | 'multilevel';
   input: InputSpec;
   outputs: { score: string; map: string; mapWidth: number; mapHeight: number };
   model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };

@@ -1,0 +1,130 @@
+import type { Logger } from 'pino';
+import { InspectdError } from '../core/errors.js';
+import type { GraphOutput } from '../onnx/compose.js';
+import { GraphBuilder } from '../onnx/graphBuilder.js';
+import { readModel } from '../onnx/modelFile.js';
+import type { SkippedImage } from '../preprocess/batches.js';
+import { SCORE_OUTPUT, mapToOutputs } from '../scoring/mapHead.js';
+import {
+  startFit,
+  streamBatches,
+  type FewImagesAdvice,
+  type FitBaseOptions,
+  type FitStart,
+} from './fitCommon.js';
+
+/** fit --method hybrid|multilevel: an autoencoder exported by scripts/train_*.py + good images -> recipe. */
+export type AutoencoderFitOptions = Omit<FitBaseOptions, 'backbone' | 'layers' | 'size'> & {
+  /** The ONNX model the training script wrote. */
+  model: string;
+  /** Input size; the model's own (metadata inspectd.size) when left out. */
+  size?: number;
+};
+
+export type AutoencoderMethod = 'hybrid' | 'multilevel';
+
+const SCRIPTS: Record<AutoencoderMethod, string> = {
+  hybrid: 'scripts/train_hybrid.py',
+  multilevel: 'scripts/train_multilevel.py',
+};
+
+const advice = (o: AutoencoderFitOptions): FewImagesAdvice => ({
+  need: `the normalizing weights and the threshold need at least ${o.minImages}`,
+  fix: 'add good images, or lower --min-images (at your own risk)',
+});
+
+/**
+ * Checks the model is one the method's training script wrote, takes its fixed input size, and starts the
+ * fit as every method does (output folder, image list, model inspected with `layers` as its levels).
+ */
+export async function startAutoencoderFit(
+  o: AutoencoderFitOptions,
+  method: AutoencoderMethod,
+  layers: string[],
+  log: Logger,
+): Promise<{ start: FitStart; base: FitBaseOptions }> {
+  const meta = Object.fromEntries(
+    (readModel(o.model).metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']),
+  );
+  if (meta['inspectd.kind'] !== 'autoencoder' || meta['inspectd.method'] !== method) {
+    const why =
+      meta['inspectd.kind'] === 'autoencoder'
+        ? `was trained for --method ${meta['inspectd.method']}, not ${method}`
+        : `is not an autoencoder written by an inspectd training script (inspectd.kind: ${meta['inspectd.kind'] ?? 'none'})`;
+    throw new InspectdError(`--model ${o.model} ${why}`, {
+      subject: o.model,
+      fix: `train one with ${SCRIPTS[method]}, or pass the --method it was trained for`,
+    });
+  }
+  const trained = Number(meta['inspectd.size']);
+  if (o.size !== undefined && o.size !== trained) {
+    throw new InspectdError(`--size ${o.size} differs from the size the model was trained at (${trained})`, {
+      subject: '--size',
+      value: o.size,
+      fix: `leave --size out (it defaults to ${trained}) or retrain at ${o.size}`,
+    });
+  }
+  const base: FitBaseOptions = { ...o, size: trained, backbone: o.model, layers };
+  return { start: await startFit(base, log, advice(o)), base };
+}
+
+export interface TermPass {
+  /** Per image (in the order of the usable files), the max of the blurred term map. */
+  scores: number[];
+  skipped: SkippedImage[];
+}
+
+/**
+ * One pass over the good images with a term's map as the recipe's map (the same upsample + blur + max
+ * tail): its image-level value per image, from which the term's normalizing weight is set. `extra` model
+ * outputs reach `onExtra` per batch.
+ */
+export async function termPass(
+  start: FitStart,
+  base: FitBaseOptions,
+  log: Logger,
+  term: (b: GraphBuilder) => string,
+  extra: { outputs: GraphOutput[]; onExtra: (values: Record<string, Float32Array>, n: number) => void } = {
+    outputs: [],
+    onExtra: () => undefined,
+  },
+): Promise<TermPass> {
+  const b = new GraphBuilder(start.bb.opset);
+  mapToOutputs(b, term(b), start.bb.inputName, base.blurSigma);
+  const scores: number[] = [];
+  const skipped: SkippedImage[] = [];
+  const names = [SCORE_OUTPUT, ...extra.outputs.map((x) => x.name)];
+  await streamBatches(
+    start,
+    b,
+    [{ name: SCORE_OUTPUT, dims: ['N'] }, ...extra.outputs],
+    base,
+    log,
+    skipped,
+    async (run, n) => {
+      const out = await run({}, names);
+      scores.push(...(out[SCORE_OUTPUT].data as Float32Array));
+      extra.onExtra(
+        Object.fromEntries(extra.outputs.map((x) => [x.name, out[x.name].data as Float32Array])),
+        n,
+      );
+    },
+  );
+  return { scores, skipped };
+}
+
+/** 1 / mean: the patents' normalization, so each term counts about 1 on a typical good image. */
+export function inverseMean(values: readonly number[], term: string): number {
+  const mean = values.reduce((a, v) => a + v, 0) / values.length;
+  if (!(mean > 0) || !Number.isFinite(mean)) {
+    throw new InspectdError(
+      `the ${term} term is ${mean} on average over the good images; it cannot be normalized`,
+      {
+        subject: term,
+        value: mean,
+        fix: 'retrain the model (a constant output means training failed), or check the images',
+      },
+    );
+  }
+  return 1 / mean;
+}

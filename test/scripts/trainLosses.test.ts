@@ -1,0 +1,18 @@
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { runProcess } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
+
+const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
+
+// The losses are torch code: their unit tests are Python (unittest), run here so `vitest` covers them.
+it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian penalty, SSIM, adversarial)', async () => {
+  const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'scripts', 'train_losses_unittest.py'), '-v'], {
+    cwd: ROOT,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  // unittest reports on stderr; all nine ran (a skipped or missing test would show here).
+  expect(r.stderr).toMatch(/Ran 9 tests in [\d.]+s\n\nOK\n/);
+  expect(r.stderr).toMatch(/test_every_layer_of_psi_ends_near_unit_largest_singular_value .*\.\.\. ok/);
+  expect(r.stderr).toMatch(/test_decreases_when_trained_alone .*\.\.\. ok/);
+}, 120_000);
