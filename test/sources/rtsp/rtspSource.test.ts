@@ -71,6 +71,17 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     expect([f.width, f.height, f.data.length]).toEqual([160, 120, 160 * 120 * 3]);
   });
 
+  it('streams over UDP when asked', async () => {
+    const src = open(
+      new RtspSource(
+        rtspOptions('camU', { url: server.url, transport: 'udp', width: 32, height: 24 }),
+        memoryLog().log,
+      ),
+    );
+    const frames = await within(take(src.frames()[Symbol.asyncIterator](), 3), 'three frames over UDP');
+    expect(frames.map((f) => f.data.length)).toEqual([32 * 24 * 3, 32 * 24 * 3, 32 * 24 * 3]);
+  });
+
   it('skips frames down to the inspection rate: frames passed on are spaced by the rate', async () => {
     const src = open(
       new RtspSource(
