@@ -1,12 +1,15 @@
+import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { InspectdError, messageOf } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
-import { CameraPipeline } from '../pipeline/cameraPipeline.js';
+import { CameraPipeline, type InspectionMode } from '../pipeline/cameraPipeline.js';
 import { ArchiveSink } from '../sinks/archive/archiveSink.js';
 import { EmbeddedBroker } from '../sinks/mqtt/embeddedBroker.js';
 import { MqttSink } from '../sinks/mqtt/mqttSink.js';
+import type { OpcuaControls, OpcuaSink } from '../sinks/opcua/opcuaSink.js';
 import type { Sink } from '../sinks/types.js';
 import { sourceKinds } from '../sources/index.js';
 import { HttpServer } from './httpServer.js';
@@ -36,6 +39,9 @@ export class Daemon {
   private notifier!: SdNotifier;
   private recipesReady = false;
   mqttUrl = '';
+  opcua?: OpcuaSink;
+  /** Modes asked for before the camera's pipeline exists (the OPC UA state machine starts first). */
+  private readonly modes = new Map<string, InspectionMode>();
 
   private constructor(
     readonly config: Config,
@@ -117,6 +123,18 @@ export class Daemon {
         ),
       );
     }
+    if (c.opcua.enabled) {
+      // Loaded only when enabled: node-opcua takes a second or two to import.
+      const { OpcuaSink } = await import('../sinks/opcua/opcuaSink.js');
+      this.opcua = new OpcuaSink(
+        c.opcua,
+        c.line,
+        c.cameras.map((x) => x.id),
+        this.opcuaControls(),
+        this.log.child({ stage: 'opcua' }),
+      );
+      this.sinks.push(this.opcua);
+    }
     for (const sink of this.sinks) {
       await sink.start();
       this.started.push({ name: `sink ${sink.name}`, stop: () => sink.stop() });
@@ -161,6 +179,8 @@ export class Daemon {
         log,
       );
       this.pipelines.push(p);
+      const mode = this.modes.get(cam.id);
+      if (mode) p.setMode(mode);
       p.start();
     });
     this.started.push({ name: 'cameras', stop: () => this.stopPipelines() });
@@ -229,6 +249,34 @@ export class Daemon {
 
   private stats(): object {
     return { cameras: this.cameraStatus().map(({ recent: _recent, lastNg: _lastNg, ...rest }) => rest) };
+  }
+
+  private pipeline(camera: string): CameraPipeline {
+    const p = this.pipelines.find((x) => x.settings.cameraId === camera);
+    if (!p) throw new InspectdError(`no camera "${camera}" running`, { subject: camera });
+    return p;
+  }
+
+  /** What OPC UA methods and the trigger handshake may do to the pipelines. */
+  private opcuaControls(): OpcuaControls {
+    const find = (camera: string) => this.pipelines.find((x) => x.settings.cameraId === camera);
+    return {
+      setMode: (camera, mode) => {
+        this.modes.set(camera, mode);
+        find(camera)?.setMode(mode);
+      },
+      requestSingle: async (camera, partId) => this.pipeline(camera).requestSingle(partId),
+      abortSingle: (camera, reason) => find(camera)?.abortSingle(reason) ?? false,
+      setRecipe: (camera, recipe) => this.setRecipe(camera, recipe),
+      activeRecipe: (camera) =>
+        find(camera)?.activeRecipe ?? this.config.cameras.find((x) => x.id === camera)?.recipe,
+      recipes: async () => {
+        const dir = this.config.recipesDir;
+        const names = await readdir(dir).catch(() => [] as string[]);
+        return names.filter((n) => existsSync(path.join(dir, n, 'manifest.json'))).sort();
+      },
+      failed: (camera) => find(camera)?.source.state === 'failed',
+    };
   }
 
   /** Switches a camera's recipe at runtime: the new one is loaded and warmed before the swap. */

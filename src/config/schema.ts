@@ -1,5 +1,6 @@
 import convict from 'convict';
 import { validateCameras, type CameraConfig } from './cameras.js';
+import { opcuaSchema, type OpcuaSettings } from '../sinks/opcua/settings.js';
 
 /** The providers onnxruntime is asked for, in order; `cpu` is always the last resort. */
 const PROVIDERS = ['cuda', 'cpu'] as const;
@@ -28,6 +29,7 @@ export interface Config {
   };
   http: { host: string; port: number };
   archive: { dir: string; okSampleRate: number; maxFiles: number; maxBytes: number };
+  opcua: OpcuaSettings;
   shutdownTimeoutSec: number;
 }
 
@@ -265,6 +267,7 @@ export const schema: convict.Schema<Config> = {
       default: 2 * 1024 ** 3,
     },
   },
+  opcua: opcuaSchema,
   shutdownTimeoutSec: {
     doc: 'On SIGTERM/SIGINT: time to finish queued frames and flush sinks before exiting anyway.',
     format: 'nat',

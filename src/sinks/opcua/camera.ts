@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressSpace, Namespace } from 'node-opcua';
+import type { Logger } from 'pino';
+import { InspectdError } from '../../core/errors.js';
+import type { Verdict } from '../../core/verdict.js';
+import { FlatTags } from './flatTags.js';
+import { TriggerHandshake } from './handshake.js';
+import { VisionSystemNode } from './machineVision.js';
+import { ResultStore } from './resultStore.js';
+import {
+  canTrigger,
+  describeState,
+  modeOf,
+  transition,
+  type VisionCommand,
+  type VisionState,
+} from './visionStates.js';
+
+export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
+
+/** What the OPC UA sink may ask of the daemon; passed in so the sink never imports app/ or pipeline/. */
+export interface OpcuaControls {
+  setMode(camera: string, mode: InspectionMode): void;
+  /** Inspects the next frame of `camera` for `partId` (triggering the camera when it can). */
+  requestSingle(camera: string, partId?: string): Promise<Verdict>;
+  abortSingle(camera: string, reason: string): boolean;
+  setRecipe(camera: string, recipe: string): Promise<string>;
+  activeRecipe(camera: string): string | undefined;
+  /** Recipe folder names a camera could prepare. */
+  recipes(): Promise<string[]>;
+  /** True once the camera's source has given up (the vision state goes to Error). */
+  failed(camera: string): boolean;
+}
+
+/**
+ * One camera in the address space: its VisionSystem (state machine, recipes, results, events), its flat tags
+ * and trigger handshake, kept consistent with each other and with the pipeline's mode.
+ */
+export class OpcuaCamera {
+  private state: VisionState;
+  private readonly store: ResultStore;
+  private readonly vision: VisionSystemNode;
+  readonly tags: FlatTags;
+  private readonly handshake: TriggerHandshake;
+  /** Results of StartContinuous (or of the initial continuous mode) belong to this job. */
+  private continuousJob = `job-${randomUUID()}`;
+  /** The job of a pending single inspection (StartSingleJob or Trigger). */
+  private singleJob?: string;
+  private counts = { total: 0, ok: 0, ng: 0 };
+
+  constructor(
+    addressSpace: AddressSpace,
+    own: Namespace,
+    readonly id: string,
+    initialMode: 'continuous' | 'triggered',
+    maxResults: number,
+    private readonly controls: OpcuaControls,
+    private readonly log: Logger,
+  ) {
+    this.state = {
+      main: 'Operational',
+      auto: initialMode === 'continuous' ? 'ContinuousExecution' : 'Ready',
+    };
+    this.store = new ResultStore(maxResults);
+    this.vision = new VisionSystemNode(
+      addressSpace,
+      own,
+      id,
+      {
+        command: (cmd, partId) => this.command(cmd, partId),
+        prepareRecipe: (r) =>
+          controls.setRecipe(id, r).then((active) => (this.tags.set('Recipe', active), active)),
+        activeRecipe: () => controls.activeRecipe(id) ?? '',
+        recipes: () => controls.recipes(),
+        result: (rid) => this.store.get(rid),
+        results: (f, start, max) => this.store.list(f, start, max),
+      },
+      log,
+    );
+    this.tags = new FlatTags(own, this.vision.object, id);
+    this.handshake = new TriggerHandshake({
+      refusal: () => (canTrigger(this.state) ? undefined : `camera ${id} is ${describeState(this.state)}`),
+      request: (partId) => this.requestSingle(partId),
+      output: (o) => {
+        if (o.ready !== undefined) this.tags.set('Ready', o.ready);
+        if (o.busy !== undefined) this.tags.set('Busy', o.busy);
+        if (o.resultValid !== undefined) this.tags.set('ResultValid', o.resultValid);
+        if (o.lastError !== undefined) {
+          this.tags.set('LastError', o.lastError);
+          if (o.lastError) log.warn(`camera ${id} trigger: ${o.lastError}`);
+        }
+      },
+    });
+    this.tags.onWrite('Trigger', (v) =>
+      this.handshake.onTrigger(v === true, String(this.tags.get('PartId'))),
+    );
+    this.tags.set('Recipe', controls.activeRecipe(id) ?? '');
+    this.enter(this.state);
+  }
+
+  get visionState(): VisionState {
+    return this.state;
+  }
+
+  /** Applies a state to the address space and the pipeline. */
+  private enter(s: VisionState, transitionName?: string): void {
+    this.state = s;
+    this.controls.setMode(this.id, modeOf(s));
+    this.vision.showState(s, transitionName);
+    this.tags.set('State', describeState(s));
+    this.handshake.refresh();
+  }
+
+  /** A state-machine command from a method call (or the camera failing); rejects when not allowed. */
+  async command(cmd: VisionCommand, partId?: string): Promise<string | undefined> {
+    const t = transition(this.state, cmd);
+    if (!t.ok) throw new InspectdError(`camera ${this.id}: ${t.reason}`);
+    this.log.info(
+      { command: cmd, from: describeState(this.state), to: describeState(t.state) },
+      `camera ${this.id}: ${cmd}: ${describeState(this.state)} -> ${describeState(t.state)}`,
+    );
+    if (cmd === 'Abort' || cmd === 'Stop' || cmd === 'Halt' || cmd === 'Reset')
+      this.controls.abortSingle(this.id, cmd);
+    this.enter(t.state, t.transition);
+    if (cmd === 'StartContinuous') {
+      this.continuousJob = `job-${randomUUID()}`;
+      return this.continuousJob;
+    }
+    if (cmd === 'StartSingleJob') {
+      const job = `job-${randomUUID()}`;
+      // The method returns at once with the JobId; the result comes as a ResultReady event.
+      this.requestSingle(partId, job).then(
+        () => this.afterSingle(),
+        (e: unknown) => {
+          this.tags.set('LastError', `single job ${job} failed: ${(e as Error).message}`);
+          this.afterSingle();
+        },
+      );
+      return job;
+    }
+    return undefined;
+  }
+
+  private afterSingle(): void {
+    const t = transition(this.state, 'SingleDone');
+    if (t.ok) this.enter(t.state, t.transition);
+  }
+
+  private requestSingle(partId: string | undefined, job = `job-${randomUUID()}`): Promise<Verdict> {
+    if (modeOf(this.state) === 'triggered') this.singleJob = job;
+    return this.controls.requestSingle(this.id, partId).finally(() => {
+      if (this.singleJob === job) this.singleJob = undefined;
+    });
+  }
+
+  /** Every verdict of the camera: results store, flat tags, then the ResultReady event. */
+  onVerdict(v: Verdict): void {
+    const jobId = this.singleJob ?? this.continuousJob;
+    const r = { verdict: v, jobId };
+    this.store.add(r);
+    this.counts.total++;
+    if (v.ok) this.counts.ok++;
+    else this.counts.ng++;
+    const t = this.tags;
+    t.set('Verdict', v.ok);
+    t.set('Score', v.score);
+    t.set('Threshold', v.threshold);
+    t.set('NormalizedScore', v.normalizedScore);
+    t.set('ResultPartId', v.partId ?? '');
+    t.set('Recipe', v.recipe);
+    t.set('TotalCount', this.counts.total);
+    t.set('OkCount', this.counts.ok);
+    t.set('NgCount', this.counts.ng);
+    // ResultId last: a client watching it sees the other tags of the same result already in place.
+    t.set('ResultId', v.resultId);
+    this.vision.resultReady(r);
+  }
+
+  heartbeat(): void {
+    this.tags.set('Heartbeat', ((this.tags.get('Heartbeat') as number) + 1) % 2 ** 32);
+    if (this.controls.failed(this.id) && this.state.main !== 'Error' && this.state.main !== 'Halted')
+      void this.command('Fault').catch(() => {});
+  }
+}

@@ -1,0 +1,107 @@
+import type { OPCUAServer } from 'node-opcua';
+import type { Logger } from 'pino';
+import { messageOf } from '../../core/errors.js';
+import type { Verdict } from '../../core/verdict.js';
+import type { Sink } from '../types.js';
+import { OpcuaCamera, type OpcuaControls } from './camera.js';
+import { routeLibraryLogs } from './libraryLog.js';
+import { PlcClient } from './plcClient.js';
+import { createServer } from './server.js';
+import type { OpcuaSettings } from './settings.js';
+
+export type { OpcuaControls } from './camera.js';
+
+/**
+ * Verdicts to OPC UA: a server with one OPC 40100 VisionSystem and one flat tag folder per camera, and
+ * optionally a client writing each verdict into a PLC's own server (client mode). Methods and the trigger
+ * handshake reach the pipelines through `controls`. docs/OPCUA.md describes the address space.
+ */
+export class OpcuaSink implements Sink {
+  readonly name = 'opcua';
+  private server?: OPCUAServer;
+  private readonly cams = new Map<string, OpcuaCamera>();
+  private heartbeat?: NodeJS.Timeout;
+  private client?: PlcClient;
+  private running = false;
+
+  constructor(
+    private readonly s: OpcuaSettings,
+    private readonly line: string,
+    private readonly cameras: string[],
+    private readonly controls: OpcuaControls,
+    private readonly log: Logger,
+  ) {}
+
+  /** opc.tcp URL of the server's endpoint (once started). */
+  get endpointUrl(): string {
+    return this.server?.getEndpointUrl() ?? '';
+  }
+
+  camera(id: string): OpcuaCamera | undefined {
+    return this.cams.get(id);
+  }
+
+  async start(): Promise<void> {
+    routeLibraryLogs(this.log);
+    const server = await createServer(this.s, this.line, this.log);
+    this.server = server;
+    await server.initialize();
+    const addressSpace = server.engine.addressSpace!;
+    const own = addressSpace.getOwnNamespace();
+    for (const id of this.cameras)
+      this.cams.set(
+        id,
+        new OpcuaCamera(
+          addressSpace,
+          own,
+          id,
+          this.s.initialMode,
+          this.s.maxResults,
+          this.controls,
+          this.log.child({ camera: id }),
+        ),
+      );
+    await server.start();
+    this.running = true;
+    this.heartbeat = setInterval(() => {
+      for (const c of this.cams.values()) c.heartbeat();
+    }, this.s.heartbeatSec * 1000);
+    this.heartbeat.unref();
+    const anonymous = this.s.allowAnonymous ? ', anonymous allowed' : '';
+    this.log.info(
+      {
+        endpoint: this.endpointUrl,
+        securityModes: this.s.securityModes,
+        securityPolicies: this.s.securityPolicies,
+      },
+      `OPC UA server on ${this.endpointUrl} (${this.s.securityModes.join(', ')}${anonymous})`,
+    );
+    if (this.s.client.enabled) {
+      this.client = new PlcClient(
+        this.s.client,
+        this.s.pkiDir,
+        this.cameras,
+        this.log.child({ stage: 'opcua-client' }),
+      );
+      this.client.start();
+    }
+  }
+
+  ready(): boolean {
+    return this.running && (this.client?.ready() ?? true);
+  }
+
+  publish(v: Verdict): void {
+    const cam = this.cams.get(v.cameraId);
+    if (!cam) return;
+    cam.onVerdict(v);
+    this.client?.write(v);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.running = false;
+    await this.client?.stop().catch((e: unknown) => this.log.warn(`OPC UA client stop: ${messageOf(e)}`));
+    await this.server?.shutdown(500);
+  }
+}

@@ -1,0 +1,86 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AttributeIds,
+  MessageSecurityMode,
+  OPCUAClient,
+  SecurityPolicy,
+  type ClientSession,
+  type OPCUAClientOptions,
+  type UserIdentityInfo,
+} from 'node-opcua';
+import pino from 'pino';
+import { Daemon } from '../../../src/app/daemon.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { tempDir } from '../../helpers/fixtures.js';
+import { ROOT } from '../../helpers/paths.js';
+import { freePort } from '../../helpers/peers.js';
+
+export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * The real daemon in this process (recipes, pipelines, MQTT, OPC UA as `inspectd run` wires them) on the
+ * sim camera and the demo recipe; `opcua` overrides the OPC UA section.
+ */
+export async function startDaemon(opcua: Record<string, unknown>, camera: Record<string, unknown> = {}) {
+  const dir = tempDir('opcua-daemon');
+  const port = await freePort();
+  const file = path.join(dir, 'config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      line: 'L1',
+      recipesDir: path.join(ROOT, 'models'),
+      inference: { providers: ['cpu'], threads: 1 },
+      cameras: [
+        {
+          id: 'cam1',
+          recipe: 'demo',
+          source: { type: 'sim', width: 128, height: 128, fps: 20, defectRate: 0.3, seed: 11 },
+          queue: { size: 2, policy: 'drop-oldest' },
+          ...camera,
+        },
+      ],
+      mqtt: { embedded: { host: '127.0.0.1', port: await freePort() }, statsIntervalSec: 0 },
+      http: { port: await freePort() },
+      archive: { dir: '' },
+      opcua: { enabled: true, port, pkiDir: path.join(dir, 'pki'), ...opcua },
+      shutdownTimeoutSec: 3,
+    }),
+  );
+  const daemon = await Daemon.start(loadConfig(file, {}), log, {});
+  return { daemon, endpoint: `opc.tcp://127.0.0.1:${port}/inspectd`, dir };
+}
+
+/** A node-opcua client session; the caller closes it with `close()`. */
+export async function connect(
+  endpoint: string,
+  o: Partial<OPCUAClientOptions> & { identity?: UserIdentityInfo } = {},
+): Promise<{ client: OPCUAClient; session: ClientSession; close: () => Promise<void> }> {
+  const { identity, ...options } = o;
+  const client = OPCUAClient.create({
+    endpointMustExist: false,
+    securityMode: MessageSecurityMode.None,
+    securityPolicy: SecurityPolicy.None,
+    connectionStrategy: { maxRetry: 1, initialDelay: 100, maxDelay: 200 },
+    ...options,
+  });
+  await client.connect(endpoint);
+  try {
+    const session = await client.createSession(identity);
+    return {
+      client,
+      session,
+      close: async () => {
+        await session.close().catch(() => {});
+        await client.disconnect();
+      },
+    };
+  } catch (e) {
+    await client.disconnect();
+    throw e;
+  }
+}
+
+export const readValue = async (session: ClientSession, nodeId: string): Promise<unknown> =>
+  (await session.read({ nodeId, attributeId: AttributeIds.Value })).value.value;
