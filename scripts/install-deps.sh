@@ -20,6 +20,17 @@ from gi.repository import Gst, GstRtspServer; Gst.init(None)
 assert all(Gst.ElementFactory.find(e) for e in ("videotestsrc", "x264enc", "rtph264pay"))' 2>/dev/null ||
   need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 
+# GigE Vision tests stream ~30 MB/s over loopback: a receive buffer below 32 MiB loses packets on a busy box.
+# Raised for this boot only where we may (root, not a read-only /proc/sys); scripts/install.sh makes it permanent.
+RMEM=33554432
+if [ "$(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo "$RMEM")" -lt "$RMEM" ]; then
+  if [ "$(id -u)" -eq 0 ] && sysctl -q -w net.core.rmem_max="$RMEM" 2>/dev/null; then
+    echo "install-deps: net.core.rmem_max raised to $RMEM for the GigE Vision tests"
+  else
+    echo "install-deps: net.core.rmem_max is below $RMEM (GigE tests may see packet loss): sudo sysctl -w net.core.rmem_max=$RMEM"
+  fi
+fi
+
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: system packages present"
   exit 0

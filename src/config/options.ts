@@ -58,6 +58,24 @@ export const checks = {
     allowed.includes(v as string) ? undefined : `must be one of ${allowed.join(', ')}`,
   nonEmptyString: () => (v: unknown) =>
     typeof v === 'string' && v.length > 0 ? undefined : 'must be a non-empty string',
+  /** Any string, '' included (optional text settings). */
+  string: () => (v: unknown) => (typeof v === 'string' ? undefined : 'must be a string'),
+  /** A dotted IPv4 address, or '' for "not set". */
+  ipv4OrEmpty: () => (v: unknown) =>
+    v === '' ||
+    (typeof v === 'string' &&
+      /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) &&
+      v.split('.').every((p) => Number(p) <= 255))
+      ? undefined
+      : 'must be an IPv4 address like 192.168.10.20, or "" (not set)',
+  /** An object of name -> string | number | boolean (e.g. camera features to set). */
+  valueMap: () => (v: unknown) =>
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x))
+      ? undefined
+      : 'must be an object of name: value (string, number or true/false)',
   name: () => (v: unknown) =>
     typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(v)
       ? undefined

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { checks, type OptionSpecs } from '../config/options.js';
 import type { FrameSource } from '../core/frame.js';
 import { FolderSource, type FolderSourceOptions } from './folder/folderSource.js';
+import { gigeOptionSpecs, type GigeCameraConfig } from './gige/gigeOptions.js';
+import { GigeSource } from './gige/gigeSource.js';
 import { rtspOptionSpecs, type RtspOptions } from './rtsp/options.js';
 import { RtspSource } from './rtsp/rtspSource.js';
 import { SimSource } from './sim/simSource.js';
@@ -84,6 +86,12 @@ const sim: SourceKind<SimOptions> = {
   create: (id, o, log) => new SimSource({ id, ...o }, log),
 };
 
+const gige: SourceKind<GigeCameraConfig> = {
+  options: gigeOptionSpecs,
+  defaultDropPolicy: 'drop-oldest',
+  create: (id, o, log) => new GigeSource({ id, ...o }, log),
+};
+
 const rtsp: SourceKind<RtspOptions> = {
   options: rtspOptionSpecs,
   defaultDropPolicy: 'drop-oldest',
@@ -91,7 +99,9 @@ const rtsp: SourceKind<RtspOptions> = {
 };
 
 /** Every source type, by the `type` of a camera's `source` (explicit registration, no discovery). */
-export const sourceKinds: Record<string, SourceKind<never>> = { folder, sim, rtsp } as unknown as Record<
-  string,
-  SourceKind<never>
->;
+export const sourceKinds: Record<string, SourceKind<never>> = {
+  folder,
+  sim,
+  gige,
+  rtsp,
+} as unknown as Record<string, SourceKind<never>>;

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import zlib from 'node:zlib';
 import { GVCP_PORT, decodeCommand, encodeAck, type GvcpCommandPacket } from '../../src/sources/gige/gvcp.js';
-import { discover } from '../../src/sources/gige/gvcpClient.js';
+import { discover } from '../../src/sources/gige/discovery.js';
 import { crc32 } from '../../src/sources/gige/zip.js';
 
 export const ARAVIS_FAKE_CAMERA = process.env.ARV_FAKE_GV_CAMERA ?? 'arv-fake-gv-camera-0.8';

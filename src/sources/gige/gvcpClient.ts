@@ -6,7 +6,6 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import {
-  DISCOVERY_ACK_SIZE,
   GVCP_MAX_MEM_DATA,
   GVCP_MAX_READREG,
   GVCP_PORT,
@@ -14,19 +13,16 @@ import {
   GvcpCommand,
   GvcpError,
   decodeAck,
-  decodeDiscoveryAck,
   decodePendingAck,
   decodeReadMemAck,
   decodeReadRegAck,
   decodeWriteAck,
-  encodeDiscoveryCmd,
   encodePacketResendCmd,
   encodeReadMemCmd,
   encodeReadRegCmd,
   encodeWriteMemCmd,
   encodeWriteRegCmd,
   gvcpStatusName,
-  type DiscoveryInfo,
   type GvcpAck,
   type PacketResendRequest,
 } from './gvcp.js';
@@ -92,7 +88,6 @@ interface Waiter {
   onAck(ack: GvcpAck): void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const hex = (n: number, digits = 4): string => `0x${(n >>> 0).toString(16).padStart(digits, '0')}`;
 
 /** What a user can do about a device status, where there is something to do. */
@@ -567,69 +562,4 @@ export class GvcpClient extends EventEmitter<{ lost: [Error] }> {
     for (const f of [...this.closeWaiters]) f();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-export interface DiscoverOptions {
-  /** How long to collect answers, ms. */
-  timeoutMs: number;
-  /** Unicast discovery of one device (the reliable way on loopback and across routers). */
-  address?: string;
-  /** Broadcast address when `address` is not given; 255.255.255.255 by default. */
-  broadcast?: string;
-  /** Local address to bind (the interface to discover on). */
-  interfaceAddress?: string;
-  /** Device port (3956). */
-  port?: number;
-}
-
-export interface DiscoveredDevice extends DiscoveryInfo {
-  /** Where the answer came from (may differ from `ip` for a device on another subnet). */
-  address: string;
-  port: number;
-}
-
-/**
- * Sends DISCOVERY (unicast to `address` or broadcast) and collects the acks for `timeoutMs`. The command is
- * sent twice (at 0 and at half the timeout) against a lost datagram; devices are deduplicated by MAC and IP.
- */
-export async function discover(opts: DiscoverOptions): Promise<DiscoveredDevice[]> {
-  const port = opts.port ?? GVCP_PORT;
-  const target = opts.address ?? opts.broadcast ?? '255.255.255.255';
-  const socket = dgram.createSocket('udp4');
-  const found = new Map<string, DiscoveredDevice>();
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind({ port: 0, address: opts.interfaceAddress }, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  try {
-    socket.setBroadcast(true);
-    const reqId = 1 + Math.floor(Math.random() * 0xfffe);
-    socket.on('message', (msg, rinfo) => {
-      try {
-        const ack = decodeAck(msg);
-        if (ack.ackId !== reqId || ack.answer !== GvcpCommand.DISCOVERY_ACK) return;
-        if (ack.payload.length < DISCOVERY_ACK_SIZE) return;
-        const info = decodeDiscoveryAck(ack);
-        const key = `${info.mac}/${info.ip}`;
-        if (!found.has(key)) found.set(key, { ...info, address: rinfo.address, port: rinfo.port });
-      } catch {
-        // Not a discovery answer we can read: ignore it, as a host must.
-      }
-    });
-    const packet = encodeDiscoveryCmd(reqId, { allowBroadcastAck: opts.address === undefined });
-    const send = (): void => socket.send(packet, port, target, () => undefined);
-    send();
-    await sleep(opts.timeoutMs / 2);
-    send();
-    await sleep(opts.timeoutMs / 2);
-  } finally {
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-  }
-  return [...found.values()];
 }

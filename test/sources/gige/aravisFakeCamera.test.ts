@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fetchGenicamXml, readBootstrap } from '../../../src/sources/gige/genicamXml.js';
 import { GvcpError } from '../../../src/sources/gige/gvcp.js';
-import { CCP_CONTROL, GvcpClient, GvcpRegister, discover } from '../../../src/sources/gige/gvcpClient.js';
+import { discover } from '../../../src/sources/gige/discovery.js';
+import { CCP_CONTROL, GvcpClient, GvcpRegister } from '../../../src/sources/gige/gvcpClient.js';
 import {
   aravisFakeCameraAvailable,
   makeZip,

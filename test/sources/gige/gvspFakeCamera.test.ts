@@ -4,17 +4,14 @@
  * ignores PACKETRESEND and announces no resend capability, so recovery is shown with a relay that keeps the
  * camera's real packets and answers PACKETRESEND commands itself).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
 import dgram from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../../src/core/random.js';
-import {
-  decodeCommand,
-  decodePacketResendCmd,
-  encodePacketResendCmd,
-} from '../../../src/sources/gige/gvcp.js';
-import { GvcpCapability, GvcpClient, discover } from '../../../src/sources/gige/gvcpClient.js';
-import { decodeGvspHeader } from '../../../src/sources/gige/gvsp.js';
+import { encodePacketResendCmd } from '../../../src/sources/gige/gvcp.js';
+import { discover } from '../../../src/sources/gige/discovery.js';
+import { GvcpCapability, GvcpClient } from '../../../src/sources/gige/gvcpClient.js';
 import type { AssembledFrame } from '../../../src/sources/gige/gvspAssembler.js';
 import { Pfnc, convertToPipeline } from '../../../src/sources/gige/pixelFormats.js';
 import {
@@ -34,6 +31,7 @@ const IP = '127.0.0.1';
 const FRAMES = 250;
 /** 100 fps: 250 frames in ~2.5 s. */
 const FRAME_PERIOD_US = 10_000;
+const RELAY = path.join(import.meta.dirname, '../../helpers/lossyRelay.mjs');
 
 let releaseLock: (() => void) | undefined;
 beforeAll(async () => {
@@ -80,12 +78,17 @@ async function startLossy(lossPerThousand: number): Promise<{ cam: RunningFakeCa
   return { cam, client };
 }
 
-async function configure(client: GvcpClient, width: number, height: number): Promise<void> {
+async function configure(
+  client: GvcpClient,
+  width: number,
+  height: number,
+  periodUs = FRAME_PERIOD_US,
+): Promise<void> {
   await client.writeRegister(R.WIDTH, width);
   await client.writeRegister(R.HEIGHT, height);
   await client.writeRegister(R.PIXEL_FORMAT, Pfnc.Mono8);
   await client.writeRegister(R.ACQUISITION_MODE, 1); // Continuous
-  await client.writeRegister(R.FRAME_PERIOD_US, FRAME_PERIOD_US);
+  await client.writeRegister(R.FRAME_PERIOD_US, periodUs);
 }
 
 async function acquire(
@@ -110,11 +113,13 @@ describe.sequential('GVSP from the Aravis fake camera', () => {
   let client: GvcpClient | undefined;
   let stream: GvspStreamChannel | undefined;
   const sockets: dgram.Socket[] = [];
+  const relays: ChildProcess[] = [];
 
   afterEach(async () => {
     await stream?.close();
     stream = undefined;
     for (const s of sockets.splice(0)) s.close();
+    for (const r of relays.splice(0)) r.kill();
     await client?.close();
     client = undefined;
     await cam?.stop();
@@ -180,54 +185,40 @@ describe.sequential('GVSP from the Aravis fake camera', () => {
 
   it('recovers frames by PACKETRESEND through a lossy relay (1% dropped)', async () => {
     ({ cam, client } = await startCamera());
-    await configure(client, 640, 480);
-    // Relay: the camera streams to `data`, which forwards to the channel dropping 1% (seeded), keeps the
-    // last packets and answers PACKETRESEND commands arriving on `control`.
-    const data = dgram.createSocket('udp4');
-    const control = dgram.createSocket('udp4');
-    sockets.push(data, control);
-    await new Promise<void>((r) => data.bind(0, IP, r));
-    // The relay shares this process's event loop with the stream: give it room (or the kernel drops for it).
-    data.setRecvBufferSize(32 * 1024 * 1024);
-    await new Promise<void>((r) => control.bind(0, IP, r));
-    const rand = mulberry32(1234);
-    const cache = new Map<string, Buffer>();
-    let dropped = 0;
-    let answered = 0;
-    let streamPort = 0;
-    data.on('message', (msg) => {
-      const h = decodeGvspHeader(msg);
-      const key = `${h.blockId}/${h.packetId}`;
-      cache.set(key, msg);
-      if (cache.size > 20_000) cache.delete(cache.keys().next().value as string);
-      if (rand() < 0.01) dropped++;
-      else data.send(msg, streamPort, IP);
+    // 50 fps and 8 frames in flight: the relay shares this process's event loop (and the 2 cores with other
+    // test files), so a resend takes longer than it would from a camera.
+    await configure(client, 640, 480, 20_000);
+    // Relay (its own process, as a camera is its own device): the camera streams to it; it forwards to the
+    // channel dropping 1% (seeded), keeps the last packets and answers PACKETRESEND commands.
+    const relay = spawn(process.execPath, [RELAY, IP, '0.01', '1234'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
-    control.on('message', (msg) => {
-      const r = decodePacketResendCmd(decodeCommand(msg));
-      for (let id = r.firstPacketId; id <= r.lastPacketId; id++) {
-        const p = cache.get(`${r.blockId}/${id}`);
-        if (p) {
-          answered++;
-          data.send(p, streamPort, IP);
-        }
-      }
-    });
+    relays.push(relay);
+    const lines = readline.createInterface({ input: relay.stdout! })[Symbol.asyncIterator]();
+    const ports = JSON.parse((await lines.next()).value as string) as { data: number; control: number };
     let reqId = 0;
+    const control = dgram.createSocket('udp4');
+    sockets.push(control);
     stream = await GvspStreamChannel.open(client, {
       hostAddress: IP,
+      maxFramesInFlight: 8,
       resend: (r) =>
         control.send(
           encodePacketResendCmd((reqId = (reqId % 0xffff) + 1), { channel: 0, ...r }),
-          control.address().port,
+          ports.control,
           IP,
         ),
     });
-    streamPort = stream.port;
-    await client.writeRegister(StreamChannelRegister.PORT, data.address().port);
+    relay.stdin!.write(`target ${stream.port}\n`);
+    await client.writeRegister(StreamChannelRegister.PORT, ports.data);
     expect(stream.resendEnabled).toBe(true);
 
     await acquire(client, stream, FRAMES);
+    relay.stdin!.write('stats\n');
+    const { dropped, answered } = JSON.parse((await lines.next()).value as string) as {
+      dropped: number;
+      answered: number;
+    };
     const s = stream.stats();
     const total = s.framesComplete + s.framesIncomplete + s.framesLost;
     const pct = (100 * s.framesComplete) / total;
