@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../../src/core/frame.js';
 import { RtspSource } from '../../../src/sources/rtsp/rtspSource.js';
@@ -152,6 +153,41 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     expect(src.state).toBe('stopped');
     await expect(within(ended, 'the iteration to end')).resolves.toMatchObject({ done: true });
     expect(logs.text()).not.toContain(PASSWORD);
+  });
+
+  it('hardware presets: frames where the machine can, a clear hardware-decoding error where it cannot', async () => {
+    // The same test on a GPU box streams through NVDEC; here (no libcuda, no h264_nvmpi) it checks the errors.
+    const hasCuda = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes('libcuda.so.1');
+    const hasNvmpi = execFileSync('ffmpeg', ['-hide_banner', '-decoders'], { encoding: 'utf8' }).includes(
+      'h264_nvmpi',
+    );
+    for (const [hwaccel, can, reason] of [
+      ['nvidia', hasCuda, 'hwaccel'],
+      ['jetson-h264', hasNvmpi, 'decoder-missing'],
+    ] as const) {
+      const logs = memoryLog();
+      const src = open(
+        new RtspSource(
+          rtspOptions(`hw-${hwaccel}`, { url: server.url, width: 32, height: 32, hwaccel }),
+          logs.log,
+        ),
+      );
+      const it = src.frames()[Symbol.asyncIterator]();
+      if (can) {
+        await within(take(it, 2), `frames through ${hwaccel}`);
+        continue;
+      }
+      void it.next();
+      await waitFor(
+        () => logs.lines().some((l) => l.reason === reason),
+        `${hwaccel}: a ${reason} line`,
+        20_000,
+      );
+      const line = logs.lines().find((l) => l.reason === reason);
+      expect(line?.level, hwaccel).toBe(50);
+      expect(line?.fix, hwaccel).toMatch(/hwaccel/);
+      expect(src.state, hwaccel).toBe('reconnecting');
+    }
   });
 
   it('fails clearly when ffmpeg is missing', async () => {
