@@ -75,6 +75,16 @@ export const gigeOptionSpecs: OptionSpecs<GigeCameraConfig> = {
     default: 1400,
     check: checks.int(576, 9000),
   },
+  extendedIds: {
+    doc: 'GigE Vision 2.x 64-bit block ids: auto = only where the camera cannot send 16-bit ones, on, off.',
+    default: 'auto',
+    check: checks.oneOf(['auto', 'on', 'off']),
+  },
+  packetSizeTest: {
+    doc: "At connect, check packetSize with the camera's test packet and lower it when it does not arrive (an MTU on the way).",
+    default: true,
+    check: checks.bool(),
+  },
   packetDelay: {
     doc: "Inter-packet delay (SCPD) in camera timestamp ticks, to spread bursts for a slow switch or NIC; -1 = keep the camera's.",
     default: -1,

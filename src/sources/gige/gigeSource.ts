@@ -35,6 +35,10 @@ export interface GigeSourceOptions extends CameraSettings {
   interfaceAddress: string;
   /** GVSP packet size on the wire (bytes incl. IP/UDP headers); 1500-byte MTU -> 1400..1476, jumbo -> 8000+. */
   packetSize: number;
+  /** 64-bit block ids (GigE Vision 2.x): auto = only where the camera cannot send 16-bit ones. */
+  extendedIds: 'auto' | 'on' | 'off';
+  /** Check packetSize with the camera's test packet at connect, and lower it when it does not arrive. */
+  packetSizeTest: boolean;
   /** SCPD inter-packet delay in camera ticks; -1 = leave the camera's. */
   packetDelay: number;
   resend: 'auto' | 'always' | 'never';
@@ -255,6 +259,8 @@ export class GigeSource implements FrameSource {
       stream = await GvspStreamChannel.open(client, {
         hostAddress,
         packetSize: this.o.packetSize,
+        testPacket: this.o.packetSizeTest,
+        extendedIds: this.o.extendedIds,
         packetDelay: this.o.packetDelay >= 0 ? this.o.packetDelay : undefined,
         resend: this.o.resend,
         frameTimeoutMs: this.o.frameTimeoutMs,
@@ -277,6 +283,7 @@ export class GigeSource implements FrameSource {
           address,
           hostAddress,
           port: stream.port,
+          packetSize: stream.packetSize,
           model: `${boot.manufacturer} ${boot.model}`,
           serial: boot.serial,
           firmware: boot.deviceVersion,

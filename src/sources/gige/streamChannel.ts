@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { GvcpCapability, type GvcpClient } from './gvcpClient.js';
-import { GvspError, IP_UDP_OVERHEAD, GVSP_HEADER_SIZE } from './gvsp.js';
+import { fireTestPacket, negotiatePacketSize } from './packetSize.js';
+import { GvspError, IP_UDP_OVERHEAD, GVSP_EXTENDED_HEADER_SIZE, GVSP_HEADER_SIZE } from './gvsp.js';
 import {
   GvspAssembler,
   type AssembledFrame,
@@ -32,6 +33,18 @@ export const StreamChannelRegister = {
   /** SCDAx: destination IPv4 address. */
   DEST_ADDRESS: 0x0d18,
   STRIDE: 0x40,
+} as const;
+
+/** GigE Vision 2.x registers for 64-bit block ids ("extended ID mode"). */
+export const ExtendedIdRegister = {
+  /** Version: major in the high 16 bits. Extended ids exist from 2.0. */
+  VERSION: 0x0000,
+  /** GVSP capability: bit 30 set = the device can still send 16-bit block ids. */
+  GVSP_CAPABILITY: 0x092c,
+  /** GVSP configuration: bit 30 = 64-bit block id enable. */
+  GVSP_CONFIGURATION: 0x0960,
+  LEGACY_16BIT_SUPPORTED: 0x40000000,
+  ENABLE_64BIT: 0x40000000,
 } as const;
 
 export const ScpsFlag = {
@@ -60,6 +73,7 @@ export const AravisFakeCameraRegister = {
 /** The subset of a pino logger this needs. */
 export interface StreamLog {
   warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
 }
 
 export interface StreamChannelOptions extends Omit<GvspAssemblerOptions, 'packetPayloadSize' | 'resend'> {
@@ -75,6 +89,15 @@ export interface StreamChannelOptions extends Omit<GvspAssemblerOptions, 'packet
   doNotFragment?: boolean;
   /** SCPD inter-packet delay in device ticks (default: leave it as is). */
   packetDelay?: number;
+  /**
+   * 64-bit block ids (GigE Vision 2.x): 'auto' (default) turns them on only for a 2.x device that cannot
+   * send 16-bit ids (16-bit ids wrap at 65535 frames but cost 12 bytes less per packet); 'on'; 'off'.
+   */
+  extendedIds?: 'auto' | 'on' | 'off';
+  /** Check the packet size with the camera's test packet first, and lower it when it does not arrive. */
+  testPacket?: boolean;
+  /** How long to wait for one test packet, ms (default 150). */
+  testPacketTimeoutMs?: number;
   /** Socket receive buffer asked for, bytes (default 32 MiB). */
   recvBufferBytes?: number;
   /**
@@ -113,6 +136,45 @@ export function readRmemMax(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Decides and sets the block id width. GigE Vision 1.x devices only have 16-bit ids, and some of them (and
+ * Aravis's fake camera) do not answer reads of the 2.x registers at all, so those are read only on 2.x.
+ * Returns whether 64-bit ids are on.
+ */
+export async function setupExtendedIds(client: GvcpClient, mode: 'auto' | 'on' | 'off'): Promise<boolean> {
+  const major = (await client.readRegister(ExtendedIdRegister.VERSION)) >>> 16;
+  if (major < 2) {
+    if (mode === 'on')
+      throw new GvspError(
+        'BAD_PAYLOAD',
+        `GigE camera ${client.host} is GigE Vision ${major}.x: it has no 64-bit block ids`,
+        {
+          subject: 'extendedIds',
+          value: mode,
+          fix: 'set extendedIds to auto or off for this camera',
+        },
+      );
+    return false;
+  }
+  const legacy =
+    ((await client.readRegister(ExtendedIdRegister.GVSP_CAPABILITY)) &
+      ExtendedIdRegister.LEGACY_16BIT_SUPPORTED) !==
+    0;
+  const on = mode === 'on' || (mode === 'auto' && !legacy);
+  if (!on && !legacy)
+    throw new GvspError('BAD_PAYLOAD', `GigE camera ${client.host} only sends 64-bit block ids`, {
+      subject: 'extendedIds',
+      value: mode,
+      fix: 'set extendedIds to auto or on for this camera',
+    });
+  const cfg = await client.readRegister(ExtendedIdRegister.GVSP_CONFIGURATION);
+  const want = on
+    ? (cfg | ExtendedIdRegister.ENABLE_64BIT) >>> 0
+    : (cfg & ~ExtendedIdRegister.ENABLE_64BIT) >>> 0;
+  if (want !== cfg >>> 0) await client.writeRegister(ExtendedIdRegister.GVSP_CONFIGURATION, want);
+  return on;
 }
 
 export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }> {
@@ -156,7 +218,7 @@ export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }>
    */
   static async open(client: GvcpClient, opts: StreamChannelOptions): Promise<GvspStreamChannel> {
     const channel = opts.channel ?? 0;
-    const packetSize = opts.packetSize ?? 1400;
+    let packetSize = opts.packetSize ?? 1400;
     if (!Number.isInteger(packetSize) || packetSize < 576 || packetSize > 0xffff)
       throw new GvspError('BAD_PAYLOAD', `GVSP packet size ${packetSize} is out of range`, {
         subject: 'packetSize',
@@ -204,11 +266,32 @@ export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }>
       const base = StreamChannelRegister.STRIDE * channel;
       const port = socket.address().port;
       await client.writeRegister(StreamChannelRegister.DEST_ADDRESS + base, dest);
+      await client.writeRegister(StreamChannelRegister.PORT + base, port);
       const flags = opts.doNotFragment === false ? 0 : ScpsFlag.DO_NOT_FRAGMENT;
-      await client.writeRegister(StreamChannelRegister.PACKET_SIZE + base, (flags | packetSize) >>> 0);
+      const regs = { scps: StreamChannelRegister.PACKET_SIZE + base, flags };
+      if (opts.testPacket) {
+        const r = await negotiatePacketSize(
+          (size) => fireTestPacket(client, socket, regs, size, opts.testPacketTimeoutMs ?? 150),
+          packetSize,
+        );
+        packetSize = r.size;
+        if (r.outcome === 'reduced')
+          opts.log?.warn(
+            { wanted: opts.packetSize ?? 1400, size: r.size, tests: r.tests },
+            `GVSP packets of ${opts.packetSize ?? 1400} bytes do not reach this host (test packet lost: an MTU or ` +
+              `NIC without jumbo frames on the way); streaming with ${r.size}-byte packets instead. Fix: enable ` +
+              `jumbo frames on every link (ip link set <nic> mtu 9000) or lower source.packetSize`,
+          );
+        else if (r.outcome === 'untested')
+          opts.log?.info?.(
+            { size: packetSize, tests: r.tests },
+            `the camera sent no GVSP test packet: packet size ${packetSize} kept untested`,
+          );
+      }
+      await client.writeRegister(regs.scps, (flags | packetSize) >>> 0);
+      const extendedId = await setupExtendedIds(client, opts.extendedIds ?? 'auto');
       if (opts.packetDelay !== undefined)
         await client.writeRegister(StreamChannelRegister.DELAY + base, opts.packetDelay);
-      await client.writeRegister(StreamChannelRegister.PORT + base, port);
 
       return new GvspStreamChannel(
         client,
@@ -220,7 +303,8 @@ export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }>
         resendFn !== undefined,
         {
           ...opts,
-          packetPayloadSize: packetSize - IP_UDP_OVERHEAD - GVSP_HEADER_SIZE,
+          packetPayloadSize:
+            packetSize - IP_UDP_OVERHEAD - (extendedId ? GVSP_EXTENDED_HEADER_SIZE : GVSP_HEADER_SIZE),
           resend: resendFn,
         },
         opts.tickMs ?? 5,
