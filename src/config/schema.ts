@@ -158,6 +158,8 @@ export const schema: convict.Schema<Config> = {
   cameras: {
     doc: 'The cameras, one pipeline each: id, recipe, source {type, ...}, queue, decision. See the camera table below.',
     format: 'cameras',
+    // Camera URLs carry credentials: convict must not echo the whole list in its messages.
+    sensitive: true,
     default: [],
   },
   mqtt: {
