@@ -1,5 +1,13 @@
 import path from 'node:path';
+import type { AutoencoderFitOptions } from '../fit/fitAutoencoder.js';
 import { fitGaussian } from '../fit/fitGaussian.js';
+import {
+  fitNearestPatch,
+  NEAREST_PATCH_DEFAULTS as NP,
+  type NearestPatchSettings,
+} from '../fit/fitNearestPatch.js';
+import { fitHybrid } from '../fit/fitHybrid.js';
+import { fitMultilevel } from '../fit/fitMultilevel.js';
 import { commandContext, numberOption, parseCommandArgs, requireOptions, UsageError } from './common.js';
 
 export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE --layers NAME,NAME,... --size N --images DIR --out DIR
@@ -9,7 +17,24 @@ export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE 
   --layers    backbone outputs to fuse (e.g. s4_24ch,s8_32ch,s16_96ch)
   --size      input size in pixels (square), e.g. 224
   --channels  keep a fixed-seed random subset of K fused channels (PaDiM); default all
-  --eps       covariance regularization (default from config: fit.eps = 0.01)`;
+  --eps       covariance regularization (default from config: fit.eps = 0.01)
+
+       inspectd fit --method nearest-patch --backbone FILE --layers NAME,... --size N --images DIR --out DIR
+         [--bank M | --coreset F] [--pool N] [--score reweighted|max] [--bank-dtype float32|float16]
+         [--chunk C] [--projection D] [--neighbours K] [--seed S]
+
+  A memory bank of normal patches (S001 Patch SVDD, PatchCore): anomaly = distance to the nearest one.
+  --bank        bank size in patches (default ${NP.bank}); or --coreset F, a fraction of all training patches
+  --pool        candidate patches the greedy coreset picks from, sampled evenly per image (default ${NP.pool})
+  --score       image score: PatchCore's re-weighted max patch distance, or max of the map (default ${NP.score})
+  --bank-dtype  float16 halves the recipe size (default ${NP.storage})
+  --chunk       bank items per distance MatMul; bounds memory for large banks (default ${NP.chunk})
+
+       inspectd fit --method hybrid|multilevel --model FILE --images DIR --out DIR
+         [--name NAME] [--size N] [--batch-size B] [--min-images M] [--config FILE]
+
+  Autoencoder recipes (S004 hybrid, S000 multi-level): --model is the ONNX model written by
+  scripts/train_hybrid.py or scripts/train_multilevel.py; --size defaults to the size it was trained at.`;
 
 export async function fitCommand(argv: string[]): Promise<number> {
   const v = parseCommandArgs(
@@ -17,6 +42,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
     {
       method: { type: 'string' },
       backbone: { type: 'string' },
+      model: { type: 'string' },
       layers: { type: 'string' },
       size: { type: 'string' },
       images: { type: 'string' },
@@ -27,12 +53,20 @@ export async function fitCommand(argv: string[]): Promise<number> {
       'batch-size': { type: 'string' },
       'min-images': { type: 'string' },
       config: { type: 'string' },
+      ...Object.fromEntries(NEAREST_PATCH_FLAGS.map((f) => [f, { type: 'string' as const }])),
     },
     FIT_USAGE,
   );
+  if (v.method === 'hybrid' || v.method === 'multilevel') return fitAutoencoderCommand(v, v.method);
   requireOptions(v, ['method', 'backbone', 'layers', 'size', 'images', 'out'], FIT_USAGE);
-  if (v.method !== 'gaussian')
-    throw new UsageError(`--method ${String(v.method)} is not available; methods: gaussian\n\n${FIT_USAGE}`);
+  if (v.method !== 'gaussian' && v.method !== 'nearest-patch')
+    throw new UsageError(
+      `--method ${String(v.method)} is not available; methods: gaussian, nearest-patch, hybrid, multilevel\n\n${FIT_USAGE}`,
+    );
+  const onlyFor = v.method === 'gaussian' ? NEAREST_PATCH_FLAGS : ['eps', 'channels'];
+  for (const f of onlyFor)
+    if (v[f] !== undefined)
+      throw new UsageError(`--${f} does not apply to --method ${v.method}\n\n${FIT_USAGE}`);
   const { config, log, session } = commandContext(v.config as string | undefined);
   const layers = String(v.layers)
     .split(',')
@@ -40,44 +74,133 @@ export async function fitCommand(argv: string[]): Promise<number> {
     .filter(Boolean);
   if (!layers.length) throw new UsageError(`--layers is empty\n\n${FIT_USAGE}`);
   const out = String(v.out);
+  const base = {
+    backbone: String(v.backbone),
+    layers,
+    size: sizeOption(v, 0),
+    ...commonFitOptions(v, out, config, session),
+  };
+  if (v.method === 'nearest-patch') {
+    await fitNearestPatch({ ...base, ...nearestPatchOptions(v) }, log);
+    return 0;
+  }
   await fitGaussian(
     {
-      backbone: String(v.backbone),
-      layers,
-      size: numberOption(
-        v,
-        'size',
-        0,
-        (n) => Number.isInteger(n) && n >= 32 && n <= 4096,
-        'an integer from 32 to 4096',
-      ),
-      images: String(v.images),
-      out,
-      name: (v.name as string | undefined) ?? path.basename(path.resolve(out)),
+      ...base,
       eps: numberOption(v, 'eps', config.fit.eps, (n) => n > 0, 'a number > 0'),
       channels:
         v.channels === undefined
           ? undefined
           : numberOption(v, 'channels', 0, (n) => Number.isInteger(n) && n >= 1, 'a positive integer'),
       channelSeed: config.fit.channelSeed,
-      batchSize: numberOption(
-        v,
-        'batch-size',
-        config.fit.batchSize,
-        (n) => Number.isInteger(n) && n >= 1 && n <= 256,
-        'an integer from 1 to 256',
-      ),
-      minImages: numberOption(
-        v,
-        'min-images',
-        config.fit.minImages,
-        (n) => Number.isInteger(n) && n >= 2,
-        'an integer >= 2',
-      ),
-      blurSigma: config.fit.blurSigma,
-      session,
     },
     log,
   );
+  return 0;
+}
+
+const NEAREST_PATCH_FLAGS = [
+  'bank',
+  'coreset',
+  'pool',
+  'score',
+  'bank-dtype',
+  'chunk',
+  'projection',
+  'neighbours',
+  'seed',
+];
+
+function nearestPatchOptions(v: Record<string, unknown>): NearestPatchSettings {
+  const int = (name: string, fallback: number, min: number, max: number): number =>
+    numberOption(
+      v,
+      name,
+      fallback,
+      (n) => Number.isInteger(n) && n >= min && n <= max,
+      `an integer from ${min} to ${max}`,
+    );
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = v[name];
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw as T))
+      throw new UsageError(
+        `--${name} ${String(raw)} is not valid: one of ${allowed.join(', ')}\n\n${FIT_USAGE}`,
+      );
+    return raw as T;
+  };
+  if (v.bank !== undefined && v.coreset !== undefined)
+    throw new UsageError(`--bank and --coreset both size the bank: pass one\n\n${FIT_USAGE}`);
+  const pool = int('pool', NP.pool, 1, 10_000_000);
+  const bank = v.coreset !== undefined ? undefined : int('bank', NP.bank ?? 0, 1, pool);
+  return {
+    bank,
+    coreset: numberOption(v, 'coreset', NP.coreset, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
+    pool,
+    score: oneOf('score', NP.score, ['reweighted', 'max']),
+    storage: oneOf('bank-dtype', NP.storage, ['float32', 'float16']),
+    chunk: int('chunk', NP.chunk, 1, 1_000_000),
+    projection: int('projection', NP.projection, 2, 4096),
+    neighbours: int('neighbours', NP.neighbours, 1, 1000),
+    seed: int('seed', NP.seed, 0, 2 ** 31 - 1),
+  };
+}
+
+/** The options every method takes, besides its model and layers. */
+function commonFitOptions(
+  v: Record<string, unknown>,
+  out: string,
+  config: CommandContext['config'],
+  session: CommandContext['session'],
+): Omit<AutoencoderFitOptions, 'model' | 'size'> {
+  return {
+    images: String(v.images),
+    out,
+    name: (v.name as string | undefined) ?? path.basename(path.resolve(out)),
+    batchSize: numberOption(
+      v,
+      'batch-size',
+      config.fit.batchSize,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 256,
+      'an integer from 1 to 256',
+    ),
+    minImages: numberOption(
+      v,
+      'min-images',
+      config.fit.minImages,
+      (n) => Number.isInteger(n) && n >= 2,
+      'an integer >= 2',
+    ),
+    blurSigma: config.fit.blurSigma,
+    session,
+  };
+}
+
+const sizeOption = (v: Record<string, unknown>, fallback: number): number =>
+  numberOption(
+    v,
+    'size',
+    fallback,
+    (n) => Number.isInteger(n) && n >= 32 && n <= 4096,
+    'an integer from 32 to 4096',
+  );
+
+type CommandContext = ReturnType<typeof commandContext>;
+
+async function fitAutoencoderCommand(
+  v: Record<string, unknown>,
+  method: 'hybrid' | 'multilevel',
+): Promise<number> {
+  requireOptions(v, ['method', 'model', 'images', 'out'], FIT_USAGE);
+  for (const other of ['backbone', 'layers', 'eps', 'channels', ...NEAREST_PATCH_FLAGS])
+    if (v[other] !== undefined)
+      throw new UsageError(`--${other} does not apply to --method ${method}\n\n${FIT_USAGE}`);
+  const { config, log, session } = commandContext(v.config as string | undefined);
+  const o: AutoencoderFitOptions = {
+    model: String(v.model),
+    size: v.size === undefined ? undefined : sizeOption(v, 0),
+    ...commonFitOptions(v, String(v.out), config, session),
+  };
+  await (method === 'hybrid' ? fitHybrid(o, log) : fitMultilevel(o, log));
   return 0;
 }
