@@ -19,7 +19,8 @@ import { Throttle } from '../../log/logger.js';
 import { securityMode, securityPolicy } from './server.js';
 import type { OpcuaClientSettings, PlcNodes } from './settings.js';
 
-type Field = keyof PlcNodes;
+type Field = Exclude<keyof PlcNodes, 'camera'>;
+const FIELDS: Field[] = ['verdict', 'score', 'resultId', 'partId'];
 
 /** A verdict field as the PLC node's own type wants it (a Boolean verdict may land in an Int or a String). */
 export function plcValue(field: Field, v: Verdict, type: DataType): { dataType: DataType; value: unknown } {
@@ -88,7 +89,7 @@ export class PlcClient {
         subject: 'opcua.client.endpointUrl',
         fix: "set opcua.client.endpointUrl to the PLC's opc.tcp:// URL, or client.enabled: false",
       });
-    const unknown = Object.keys(s.nodes).filter((c) => !cameras.includes(c));
+    const unknown = s.nodes.map((n) => n.camera).filter((c) => !cameras.includes(c));
     if (unknown.length)
       throw new InspectdError(`opcua.client.nodes names unknown camera(s) ${unknown.join(', ')}`, {
         subject: 'opcua.client.nodes',
@@ -184,8 +185,8 @@ export class PlcClient {
 
   /** The built-in type of every configured node: writes must match the PLC's declared types. */
   private async resolveTypes(session: ClientSession): Promise<void> {
-    for (const nodes of Object.values(this.s.nodes))
-      for (const id of Object.values(nodes) as string[]) {
+    for (const nodes of this.s.nodes)
+      for (const id of FIELDS.map((f) => nodes[f]).filter((x): x is string => Boolean(x))) {
         if (this.types.has(id)) continue;
         try {
           this.types.set(id, await session.getBuiltInDataType(coerceNodeId(id)));
@@ -196,7 +197,8 @@ export class PlcClient {
   }
 
   write(v: Verdict): void {
-    if (!this.s.nodes[v.cameraId]) return;
+    if (this.stopped) return;
+    if (!this.s.nodes.some((n) => n.camera === v.cameraId)) return;
     if (this.pending.has(v.cameraId)) this.superseded++;
     this.pending.set(v.cameraId, v);
     void this.flush();
@@ -204,8 +206,10 @@ export class PlcClient {
 
   private writesFor(v: Verdict): WriteValueOptions[] {
     const out: WriteValueOptions[] = [];
-    for (const [field, id] of Object.entries(this.s.nodes[v.cameraId] ?? {}) as [Field, string][]) {
-      const type = this.types.get(id);
+    const nodes = this.s.nodes.find((n) => n.camera === v.cameraId);
+    for (const field of FIELDS) {
+      const id = nodes?.[field];
+      const type = id === undefined ? undefined : this.types.get(id);
       if (type === undefined) continue;
       out.push({
         nodeId: coerceNodeId(id),

@@ -17,6 +17,7 @@ export type SecurityPolicyName = (typeof SECURITY_POLICIES)[number];
 
 /** The PLC nodes client mode writes for one camera (any may be left out). */
 export interface PlcNodes {
+  camera: string;
   verdict?: string;
   score?: string;
   resultId?: string;
@@ -32,7 +33,7 @@ export interface OpcuaClientSettings {
   password: string;
   passwordFile: string;
   acceptUnknownServerCertificate: boolean;
-  nodes: Record<string, PlcNodes>;
+  nodes: PlcNodes[];
   reconnectMaxDelaySec: number;
   sessionTimeoutSec: number;
 }
@@ -73,29 +74,33 @@ const listOf =
       );
   };
 
-/** Checks the camera -> PLC node map; every problem in one line (convict keeps one message per key). */
+/** Checks the list of camera -> PLC nodes; every problem in one line (convict keeps one message per key). */
 export function checkPlcNodes(v: unknown): void {
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new Error(
-      `must be an object of camera id -> {verdict, score, resultId, partId}, got ${JSON.stringify(v)}`,
-    );
+  if (!Array.isArray(v))
+    throw new Error(`must be a list of {camera, verdict, score, resultId, partId}, got ${JSON.stringify(v)}`);
   const problems: string[] = [];
-  for (const [camera, nodes] of Object.entries(v as Record<string, unknown>)) {
-    if (nodes === null || typeof nodes !== 'object' || Array.isArray(nodes)) {
-      problems.push(`${camera}: must be an object {verdict, score, resultId, partId}`);
-      continue;
+  const seen = new Set<string>();
+  v.forEach((item: unknown, i) => {
+    const at = `[${i}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      problems.push(`${at}: must be an object {camera, verdict, score, resultId, partId}`);
+      return;
     }
-    const entries = Object.entries(nodes as Record<string, unknown>);
-    if (!entries.length) problems.push(`${camera}: name at least one of ${NODE_KEYS.join(', ')}`);
+    const { camera, ...nodes } = item as Record<string, unknown>;
+    if (typeof camera !== 'string' || !camera) problems.push(`${at}.camera: must name a camera id`);
+    else if (seen.has(camera)) problems.push(`${at}.camera: "${camera}" is listed twice`);
+    else seen.add(camera);
+    const entries = Object.entries(nodes);
+    if (!entries.length) problems.push(`${at}: name at least one of ${NODE_KEYS.join(', ')}`);
     for (const [k, id] of entries) {
       if (!(NODE_KEYS as readonly string[]).includes(k))
-        problems.push(`${camera}.${k}: unknown key; allowed: ${NODE_KEYS.join(', ')}`);
+        problems.push(`${at}.${k}: unknown key; allowed: camera, ${NODE_KEYS.join(', ')}`);
       else if (typeof id !== 'string' || !NODE_ID.test(id))
         problems.push(
-          `${camera}.${k}: ${JSON.stringify(id)} is not a NodeId like "ns=3;s=Cell1.Verdict" or "ns=2;i=1001"`,
+          `${at}.${k}: ${JSON.stringify(id)} is not a NodeId like "ns=3;s=Cell1.Verdict" or "ns=2;i=1001"`,
         );
     }
-  }
+  });
   if (problems.length) throw new Error(problems.join('; '));
 }
 
@@ -228,9 +233,9 @@ export const opcuaSchema: convict.Schema<OpcuaSettings> = {
       default: false,
     },
     nodes: {
-      doc: 'Client mode: per camera id, the PLC NodeIds to write: {"cam1": {"verdict": "ns=3;s=Cam1.OK", "score": "...", "resultId": "...", "partId": "..."}}; verdict is written as OK = true.',
+      doc: 'Client mode: the PLC NodeIds to write, per camera: [{"camera": "cam1", "verdict": "ns=3;s=Cam1.OK", "score": "...", "resultId": "...", "partId": "..."}]; verdict is written as OK = true (1, or "OK" in a String node).',
       format: checkPlcNodes,
-      default: {},
+      default: [],
     },
     reconnectMaxDelaySec: {
       doc: 'Client mode: longest wait between reconnection attempts (they back off up to it, forever).',
