@@ -4,6 +4,7 @@ import {
   OPCUACertificateManager,
   OPCUAServer,
   SecurityPolicy,
+  Subscription,
   type UserManagerOptions,
 } from 'node-opcua';
 import { nodesets } from 'node-opcua-nodesets';
@@ -58,6 +59,8 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
     name: 'inspectd',
   });
   await pki.initialize();
+  // node-opcua keeps this floor in a static: one server per process, so setting it here is safe.
+  Subscription.minimumPublishingInterval = s.minPublishingIntervalMs;
   const wildcard = s.host === '0.0.0.0' || s.host === '::';
   return new OPCUAServer({
     host: s.host,
@@ -83,5 +86,8 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
       applicationName: { text: `inspectd ${line}`, locale: 'en' },
     },
     maxConnectionsPerEndpoint: 20,
+    // 0: every change of a tag reaches subscribers with a sampling interval of 0, none is folded into the
+    // next (a trigger handshake must not lose a short ResultValid pulse or one of two quick results).
+    serverCapabilities: { minSupportedSampleRate: 0 },
   });
 }

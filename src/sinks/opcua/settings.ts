@@ -52,6 +52,7 @@ export interface OpcuaSettings {
   initialMode: 'continuous' | 'triggered';
   maxResults: number;
   heartbeatSec: number;
+  minPublishingIntervalMs: number;
   client: OpcuaClientSettings;
 }
 
@@ -185,6 +186,11 @@ export const opcuaSchema: convict.Schema<OpcuaSettings> = {
     doc: 'Period of the Heartbeat tag (a counter a PLC watches to know inspectd is alive).',
     format: between(0.1, 60),
     default: 1,
+  },
+  minPublishingIntervalMs: {
+    doc: 'Shortest publishing interval granted to subscriptions: the floor of the verdict-to-notification latency (docs/OPCUA.md has measurements). Lower costs CPU per subscriber.',
+    format: between(10, 10_000),
+    default: 50,
   },
   client: {
     enabled: {

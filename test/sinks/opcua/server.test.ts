@@ -228,6 +228,15 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
       'the ResultId tag notification',
     );
     expect(tagChanges.some((t) => t.tag === 'Verdict')).toBe(true);
+    // Every result reaches the ResultId tag's subscribers: none is folded into the next one (results come
+    // every 50 ms here, as fast as a sampling server would sample).
+    const first = resultEvents()
+      .slice(0, 20)
+      .map((x) => x.resultId);
+    await waitFor(
+      () => first.every((rid) => tagChanges.some((t) => t.tag === 'ResultId' && t.value === rid)),
+      'a ResultId notification for each of the first 20 results',
+    );
 
     const r = await call('/MV:ResultManagement/MV:GetResultById', [
       ext(await id('ResultIdDataType', e.resultId!)),
