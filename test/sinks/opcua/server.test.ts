@@ -38,6 +38,7 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
   let mv: number;
   let sub: ClientSubscription;
   const events: ResultEvent[] = [];
+  const serverEvents: string[] = [];
   const tagChanges: { tag: string; value: unknown; at: number }[] = [];
 
   const node = async (path: string): Promise<NodeId> => {
@@ -127,6 +128,15 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
         creationTime: v[6] as Date,
       });
     });
+    // The same events through the Server object (what generic SCADA clients subscribe to).
+    ClientMonitoredItem.create(
+      sub,
+      { nodeId: 'i=2253', attributeId: AttributeIds.EventNotifier },
+      { samplingInterval: 0, queueSize: 1000, filter: constructEventFilter([`${mv}:ResultId`]) },
+    ).on('changed', (values: unknown) => {
+      const id = ((values as Variant[])[0].value as { id?: string } | null)?.id;
+      if (id) serverEvents.push(id);
+    });
     for (const tag of ['Verdict', 'ResultId', 'ResultPartId', 'ResultValid', 'Busy', 'Ready', 'LastError']) {
       const item = ClientMonitoredItem.create(
         sub,
@@ -215,6 +225,7 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
     const e = resultEvents().findLast((x) => recent.some((v) => v.resultId === x.resultId))!;
     const v = recent.find((x) => x.resultId === e.resultId)!;
     expect(e.resultState).toBe(1);
+    await waitFor(() => serverEvents.includes(e.resultId!), 'the event through the Server object');
     expect(e.content).toEqual([
       v.ok ? 'OK' : 'NG',
       v.score,
