@@ -127,7 +127,7 @@ export class CameraPipeline {
    * Inspects the next frame queued after this call, its verdict tagged with `partId`, and resolves with it
    * (in any mode but `stopped`; in `continuous` the other frames go on as before). Triggers the source when
    * it can acquire on request (a GigE camera in software-trigger mode). Rejects when another request is
-   * pending, the camera is stopped, the trigger fails, or that frame cannot be inspected.
+   * pending, the camera is stopped, the request is aborted, or that frame cannot be inspected.
    */
   requestSingle(partId?: string): Promise<Verdict> {
     const cam = this.settings.cameraId;
@@ -148,11 +148,17 @@ export class CameraPipeline {
     return new Promise<Verdict>((resolve, reject) => {
       const armed: Armed = { partId, after: performance.now(), resolve, reject };
       this.armed = armed;
-      this.source.trigger?.().catch((e: unknown) => {
-        if (this.armed !== armed) return;
-        this.armed = undefined;
-        reject(e instanceof Error ? e : new Error(messageOf(e)));
-      });
+      // A trigger that fails (a free-running camera refuses one; a disconnected one cannot) leaves the request
+      // armed: the next frame the camera delivers still answers it, and abortSingle ends the wait.
+      this.source
+        .trigger?.()
+        .catch((e: unknown) =>
+          this.throttle.warn(
+            'trigger',
+            { err: messageOf(e) },
+            `camera ${cam}: trigger failed, waiting for the next frame: ${messageOf(e)}`,
+          ),
+        );
     });
   }
 

@@ -220,6 +220,31 @@ describe('camera pipeline control (modes and single requests)', () => {
     await recipe.close();
   });
 
+  it('a trigger the camera refuses (free run) still gets the next frame for the request', async () => {
+    const recipe = await loadDemo();
+    const sink = collector();
+    const sim = new SimSource({ id: 'c1', width: 128, height: 128, fps: 20, defectRate: 0, seed: 6 }, log);
+    const freeRun: FrameSource = {
+      id: 'c1',
+      kind: 'free-run',
+      get state() {
+        return sim.state;
+      },
+      frames: () => sim.frames(),
+      close: () => sim.close(),
+      stats: () => sim.stats(),
+      trigger: () => Promise.reject(new Error('camera c1 is in free run, it cannot be triggered')),
+    };
+    const p = new CameraPipeline(settings, freeRun, recipe, 'demo', [sink], new Metrics(), log);
+    p.setMode('triggered');
+    p.start();
+    const v = await within(p.requestSingle('F-1'), 'the verdict of the next frame');
+    expect(v.partId).toBe('F-1');
+    expect(sink.got.map((x) => x.resultId)).toEqual([v.resultId]);
+    await p.stop(Date.now() + 5000);
+    await recipe.close();
+  });
+
   it('a pending request is rejected when the camera stops', async () => {
     const recipe = await loadDemo();
     const source = new TriggeredSim();

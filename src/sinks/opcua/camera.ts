@@ -81,6 +81,7 @@ export class OpcuaCamera {
     this.handshake = new TriggerHandshake({
       refusal: () => (canTrigger(this.state) ? undefined : `camera ${id} is ${describeState(this.state)}`),
       request: (partId) => this.requestSingle(partId),
+      abort: (reason) => controls.abortSingle(id, reason),
       output: (o) => {
         if (o.ready !== undefined) this.tags.set('Ready', o.ready);
         if (o.busy !== undefined) this.tags.set('Busy', o.busy);

@@ -15,6 +15,8 @@ export interface HandshakeDeps {
   request(partId: string | undefined): Promise<unknown>;
   /** Writes the outputs that changed. */
   output(changed: Partial<HandshakeOutputs>): void;
+  /** Gives up the running inspection (the PLC dropped Trigger before the result). */
+  abort(reason: string): void;
 }
 
 /**
@@ -25,7 +27,8 @@ export interface HandshakeDeps {
  *
  * Only edges of Trigger count. A rising edge while busy or in a state that cannot inspect is refused with
  * LastError; a failed inspection drops Busy and sets LastError with ResultValid left low; a Trigger dropped
- * before the result leaves ResultValid low (the PLC gave up waiting).
+ * before the result aborts the inspection (the PLC gave up waiting: a camera that never delivers must not
+ * leave the handshake busy for good).
  */
 export class TriggerHandshake {
   private trigger = false;
@@ -53,6 +56,7 @@ export class TriggerHandshake {
     if (value === this.trigger) return;
     this.trigger = value;
     if (!value) {
+      if (this.busy) this.deps.abort('Trigger dropped before the result');
       if (this.valid) {
         this.valid = false;
         this.deps.output({ resultValid: false, ready: this.ready });

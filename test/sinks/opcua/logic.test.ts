@@ -103,16 +103,21 @@ describe('trigger handshake', () => {
     const out: HandshakeOutputs = { ready: false, busy: false, resultValid: false, lastError: '' };
     const log: string[] = [];
     const requests: { partId?: string; resolve: () => void; reject: (e: Error) => void }[] = [];
+    const aborted: string[] = [];
     const h = new TriggerHandshake({
       refusal: () => refusal,
       request: (partId) => new Promise<void>((resolve, reject) => requests.push({ partId, resolve, reject })),
+      abort: (reason) => {
+        aborted.push(reason);
+        requests.at(-1)?.reject(new Error(`aborted: ${reason}`));
+      },
       output: (o) => {
         Object.assign(out, o);
         for (const [k, v] of Object.entries(o)) log.push(`${k}=${String(v)}`);
       },
     });
     h.refresh();
-    return { h, out, log, requests };
+    return { h, out, log, requests, aborted };
   };
   const tick = () => new Promise((r) => setImmediate(r));
 
@@ -131,18 +136,21 @@ describe('trigger handshake', () => {
     expect(out).toMatchObject({ busy: false, ready: true, resultValid: false });
   });
 
-  it('a Trigger dropped before the result leaves ResultValid low; a rising edge while busy is refused', async () => {
-    const { h, out, requests } = setup();
+  it('a Trigger dropped before the result aborts the inspection: ResultValid stays low, Ready again', async () => {
+    const { h, out, requests, aborted } = setup();
     h.onTrigger(true, '');
     expect(requests[0].partId).toBeUndefined();
     h.onTrigger(false, '');
+    expect(aborted).toEqual(['Trigger dropped before the result']);
+    // Raised again before the abort has settled: refused, nothing requested.
     h.onTrigger(true, 'P-2');
     expect(out.lastError).toMatch(/still running/);
     expect(requests).toHaveLength(1);
-    h.onTrigger(false, '');
-    requests[0].resolve();
     await tick();
-    expect(out).toMatchObject({ busy: false, resultValid: false, ready: true });
+    expect(out).toMatchObject({ busy: false, resultValid: false });
+    expect(out.lastError).toMatch(/aborted: Trigger dropped/);
+    h.onTrigger(false, '');
+    expect(out.ready).toBe(true);
   });
 
   it('a failed inspection drops Busy and sets LastError; a refused state sets LastError and requests nothing', async () => {
