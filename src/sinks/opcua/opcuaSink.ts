@@ -1,6 +1,6 @@
 import type { OPCUAServer } from 'node-opcua';
 import type { Logger } from 'pino';
-import { messageOf } from '../../core/errors.js';
+import { InspectdError, messageOf } from '../../core/errors.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Sink } from '../types.js';
 import { OpcuaCamera, type OpcuaControls } from './camera.js';
@@ -61,7 +61,20 @@ export class OpcuaSink implements Sink {
           this.log.child({ camera: id }),
         ),
       );
-    await server.start();
+    try {
+      await server.start();
+    } catch (e) {
+      await server.shutdown(0).catch(() => {});
+      throw new InspectdError(
+        `OPC UA server cannot listen on ${this.s.host}:${this.s.port}: ${messageOf(e)}`,
+        {
+          subject: 'opcua.port',
+          value: this.s.port,
+          fix: 'choose a free port (opcua.port) or stop what holds it; the host must be an address of this machine',
+          cause: e,
+        },
+      );
+    }
     this.running = true;
     this.heartbeat = setInterval(() => {
       for (const c of this.cams.values()) c.heartbeat();

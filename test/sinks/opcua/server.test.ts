@@ -217,6 +217,12 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
       value: { value: { dataType: DataType.Boolean, value: true } },
     });
     expect(refused).toBe(StatusCodes.BadNotWritable);
+    // The heartbeat counts up (every opcua.heartbeatSec, 1 s): a PLC watchdog sees inspectd alive.
+    const beat = (await readValue(session, 'ns=1;s=cam1.Heartbeat')) as number;
+    await waitFor(
+      async () => ((await readValue(session, 'ns=1;s=cam1.Heartbeat')) as number) > beat,
+      'the next heartbeat',
+    );
   });
 
   it('ResultReady events and Verdict/ResultId tag notifications carry every verdict; GetResultById returns it as ResultDataType', async () => {

@@ -1,0 +1,66 @@
+import net from 'node:net';
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
+import { OpcuaSink, type OpcuaControls } from '../../../src/sinks/opcua/opcuaSink.js';
+import { tempDir } from '../../helpers/fixtures.js';
+import { log } from './helpers.js';
+
+/** The sink alone: these checks fail before any camera matters, so the daemon's pipelines are not needed. */
+const controls: OpcuaControls = {
+  setMode: () => {},
+  requestSingle: () => Promise.reject(new Error('no camera')),
+  abortSingle: () => false,
+  setRecipe: async (_c, r) => r,
+  activeRecipe: () => 'demo',
+  recipes: async () => ['demo'],
+  failed: () => false,
+};
+
+const settings = (opcua: Record<string, unknown>) => {
+  const file = path.join(tempDir('opcua-startup'), 'c.json');
+  writeFileSync(file, JSON.stringify({ opcua: { pkiDir: path.join(path.dirname(file), 'pki'), ...opcua } }));
+  return loadConfig(file, {}).opcua;
+};
+
+describe('OPC UA server start-up errors name the setting and the fix', () => {
+  it('nobody could log in: no anonymous access and no users', async () => {
+    const sink = new OpcuaSink(settings({ enabled: true, port: 0 }), 'L1', ['cam1'], controls, log);
+    await expect(sink.start()).rejects.toMatchObject({
+      message: expect.stringMatching(/nobody could log in/),
+      details: { subject: 'opcua.usersFile' },
+    });
+  });
+
+  it('an unreadable or malformed users file', async () => {
+    const missing = new OpcuaSink(
+      settings({ usersFile: '/nonexistent/users' }),
+      'L1',
+      ['cam1'],
+      controls,
+      log,
+    );
+    await expect(missing.start()).rejects.toThrow(/users file \/nonexistent\/users cannot be read/);
+    const file = path.join(tempDir('users'), 'users');
+    writeFileSync(file, 'plc:hunter2\n');
+    const bad = new OpcuaSink(settings({ usersFile: file }), 'L1', ['cam1'], controls, log);
+    await expect(bad.start()).rejects.toThrow(/line 1: expected name:scrypt\$/);
+  });
+
+  it('a port already taken', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const sink = new OpcuaSink(settings({ port, allowAnonymous: true }), 'L1', ['cam1'], controls, log);
+      await expect(sink.start()).rejects.toMatchObject({
+        message: expect.stringMatching(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`)),
+        details: { subject: 'opcua.port' },
+      });
+      await sink.stop();
+    } finally {
+      taken.close();
+    }
+  });
+});
