@@ -43,6 +43,14 @@ export class OpcuaSink implements Sink {
 
   async start(): Promise<void> {
     routeLibraryLogs(this.log);
+    // Client mode settings are checked first: a bad one must not leave a server running.
+    if (this.s.client.enabled)
+      this.client = new PlcClient(
+        this.s.client,
+        this.s.pkiDir,
+        this.cameras,
+        this.log.child({ stage: 'opcua-client' }),
+      );
     const server = await createServer(this.s, this.line, this.log);
     this.server = server;
     await server.initialize();
@@ -80,6 +88,12 @@ export class OpcuaSink implements Sink {
       for (const c of this.cams.values()) c.heartbeat();
     }, this.s.heartbeatSec * 1000);
     this.heartbeat.unref();
+    const local = ['127.0.0.1', '::1', 'localhost'].includes(this.s.host);
+    if (!local && (this.s.allowAnonymous || this.s.securityModes.includes('None')))
+      this.log.warn(
+        { host: this.s.host },
+        `OPC UA server on ${this.s.host} accepts ${this.s.allowAnonymous ? 'anonymous sessions' : 'unsecured channels (mode None)'} from the network: anyone who reaches it can trigger and halt the cameras`,
+      );
     const anonymous = this.s.allowAnonymous ? ', anonymous allowed' : '';
     this.log.info(
       {
@@ -89,15 +103,7 @@ export class OpcuaSink implements Sink {
       },
       `OPC UA server on ${this.endpointUrl} (${this.s.securityModes.join(', ')}${anonymous})`,
     );
-    if (this.s.client.enabled) {
-      this.client = new PlcClient(
-        this.s.client,
-        this.s.pkiDir,
-        this.cameras,
-        this.log.child({ stage: 'opcua-client' }),
-      );
-      this.client.start();
-    }
+    this.client?.start();
   }
 
   ready(): boolean {

@@ -89,6 +89,12 @@ export class PlcClient {
         subject: 'opcua.client.endpointUrl',
         fix: "set opcua.client.endpointUrl to the PLC's opc.tcp:// URL, or client.enabled: false",
       });
+    if (s.securityMode !== 'None' && s.securityPolicy === 'None')
+      throw new InspectdError(`OPC UA client mode: securityMode ${s.securityMode} needs a security policy`, {
+        subject: 'opcua.client.securityPolicy',
+        value: s.securityPolicy,
+        fix: 'set opcua.client.securityPolicy to Basic256Sha256 (or securityMode to None)',
+      });
     const unknown = s.nodes.map((n) => n.camera).filter((c) => !cameras.includes(c));
     if (unknown.length)
       throw new InspectdError(`opcua.client.nodes names unknown camera(s) ${unknown.join(', ')}`, {
@@ -134,7 +140,8 @@ export class PlcClient {
       applicationUri: 'urn:inspectd:client',
       clientCertificateManager: pki,
       securityMode: securityMode(this.s.securityMode),
-      securityPolicy: securityPolicy(this.s.securityPolicy),
+      // Mode None goes with policy None whatever securityPolicy says.
+      securityPolicy: securityPolicy(this.s.securityMode === 'None' ? 'None' : this.s.securityPolicy),
       endpointMustExist: false,
       keepSessionAlive: true,
       requestedSessionTimeout: this.s.sessionTimeoutSec * 1000,

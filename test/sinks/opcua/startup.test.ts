@@ -48,6 +48,27 @@ describe('OPC UA server start-up errors name the setting and the fix', () => {
     await expect(bad.start()).rejects.toThrow(/line 1: expected name:scrypt\$/);
   });
 
+  it('client mode: no endpoint, an unknown camera, a secure mode without a policy', async () => {
+    const start = (client: Record<string, unknown>) =>
+      new OpcuaSink(
+        settings({ allowAnonymous: true, port: 0, client: { enabled: true, ...client } }),
+        'L1',
+        ['cam1'],
+        controls,
+        log,
+      ).start();
+    await expect(start({})).rejects.toMatchObject({ details: { subject: 'opcua.client.endpointUrl' } });
+    const url = 'opc.tcp://127.0.0.1:4840';
+    await expect(
+      start({ endpointUrl: url, nodes: [{ camera: 'cam9', verdict: 'ns=2;i=1' }] }),
+    ).rejects.toThrow(/opcua\.client\.nodes names unknown camera\(s\) cam9/);
+    await expect(
+      start({ endpointUrl: url, securityMode: 'Sign', securityPolicy: 'None' }),
+    ).rejects.toMatchObject({
+      details: { subject: 'opcua.client.securityPolicy' },
+    });
+  });
+
   it('a port already taken', async () => {
     const taken = net.createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
