@@ -78,7 +78,6 @@ export class VisionSystemNode {
       optionals: [
         'RecipeManagement',
         'ResultManagement',
-        'SystemState',
         'VisionStateMachine.AutomaticModeStateMachine',
         'VisionStateMachine.SelectModeAutomatic',
       ],
