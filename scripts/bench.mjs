@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: inspectd's fit and eval beside the reference PaDiM (../shared/tools/padim_reference.py) on the
-// same data in the same command, reported as ratios (this machine's speed cancels out). Peak memory of each
+// same data in the same command, reported as ratios (this machine's speed cancels out); the nearest-patch
+// recipe (default settings) beside the Gaussian one in the same run. Peak memory of each
 // process from getrusage(RUSAGE_CHILDREN) via a tiny Python wrapper.
 // Usage: node scripts/bench.mjs [dataset ...]   (default: magnetic_tile mpdd_metal_plate)
 import { spawnSync } from 'node:child_process';
@@ -45,41 +46,14 @@ for (const name of datasets) {
   const refScore = Number(/score_ms\/img ([\d.]+)/.exec(ref.stdout)[1]);
   const refAuroc = /\{([^}]*)\}/.exec(ref.stdout)[1];
 
-  const recipe = path.join(out, `recipe-${name}`);
-  const fit = measure(
-    process.execPath,
-    [
-      cli,
-      'fit',
-      '--method',
-      'gaussian',
-      '--backbone',
-      path.join(shared, 'models', 'mobilenet_v2_features.onnx'),
-      '--layers',
-      's4_24ch,s8_32ch,s16_96ch',
-      '--size',
-      '224',
-      '--eps',
-      '0.01',
-      '--images',
-      path.join(data, 'train', 'good'),
-      '--out',
-      recipe,
-    ],
-    { INSPECTD_LOG_PRETTY: 'never' },
-  );
-  const timings = JSON.parse(readFileSync(path.join(recipe, 'manifest.json'), 'utf8')).provenance
-    .timingsSeconds;
-  const report = path.join(out, `report-${name}.json`);
-  const ev = measure(
-    process.execPath,
-    [cli, 'eval', '--recipe', recipe, '--dataset', data, '--json', report],
-    { INSPECTD_LOG_PRETTY: 'never' },
-  );
-  const rep = JSON.parse(readFileSync(report, 'utf8'));
+  const gaussian = fitAndEval(name, data, 'gaussian', 's4_24ch,s8_32ch,s16_96ch', ['--eps', '0.01']);
+  const timings = gaussian.timings;
+  const rep = gaussian.report;
   // Like for like with the reference's fit_s: features + moments + inverse (without writing the model and
   // without scoring the good images for the threshold, which the reference does not do).
   const ourFit = timings.features_and_moments + timings.inverse;
+  // The nearest-patch recipe as README "Nearest-patch recipes" recommends (default settings), in the same run.
+  const np = fitAndEval(name, data, 'nearest-patch', 's8_32ch,s16_96ch', []);
   rows.push({
     dataset: name,
     reference: {
@@ -92,6 +66,61 @@ for (const name of datasets) {
     inspectd: {
       fit_s: ourFit,
       fit_total_s: timings.total,
+      ...gaussian.summary,
+    },
+    nearest_patch: {
+      // features + coreset + neighbour table: the bank, without writing the model or the threshold pass.
+      fit_s: np.timings.features + np.timings.coreset + (np.timings.neighbours ?? 0),
+      fit_total_s: np.timings.total,
+      fit_timings_s: np.timings,
+      bank: np.params.bankSize,
+      ...np.summary,
+    },
+    ratios: { fit: ourFit / refFit, score_per_image: rep.timings.modelMsPerImage / refScore },
+  });
+}
+writeFileSync(path.join(out, 'bench.json'), JSON.stringify(rows, null, 2));
+
+/** inspectd fit + eval of one method on one dataset (reference configuration); timings, memory, AUROCs. */
+function fitAndEval(name, data, method, layers, extra) {
+  const recipe = path.join(out, method === 'gaussian' ? `recipe-${name}` : `recipe-${name}-${method}`);
+  const fit = measure(
+    process.execPath,
+    [
+      cli,
+      'fit',
+      '--method',
+      method,
+      '--backbone',
+      path.join(shared, 'models', 'mobilenet_v2_features.onnx'),
+      '--layers',
+      layers,
+      '--size',
+      '224',
+      ...extra,
+      '--images',
+      path.join(data, 'train', 'good'),
+      '--out',
+      recipe,
+    ],
+    { INSPECTD_LOG_PRETTY: 'never' },
+  );
+  const manifest = JSON.parse(readFileSync(path.join(recipe, 'manifest.json'), 'utf8'));
+  const report = path.join(
+    out,
+    method === 'gaussian' ? `report-${name}.json` : `report-${name}-${method}.json`,
+  );
+  const ev = measure(
+    process.execPath,
+    [cli, 'eval', '--recipe', recipe, '--dataset', data, '--json', report],
+    { INSPECTD_LOG_PRETTY: 'never' },
+  );
+  const rep = JSON.parse(readFileSync(report, 'utf8'));
+  return {
+    timings: manifest.provenance.timingsSeconds,
+    params: manifest.params,
+    report: rep,
+    summary: {
       fit_wall_s: fit.wall,
       fit_peak_rss_mib: fit.rssMiB,
       model_ms_per_image: rep.timings.modelMsPerImage,
@@ -100,11 +129,10 @@ for (const name of datasets) {
       eval_peak_rss_mib: ev.rssMiB,
       image_auroc: rep.image_auroc * 100,
       pixel_auroc: rep.pixel_auroc * 100,
+      au_pro: rep.au_pro * 100,
     },
-    ratios: { fit: ourFit / refFit, score_per_image: rep.timings.modelMsPerImage / refScore },
-  });
+  };
 }
-writeFileSync(path.join(out, 'bench.json'), JSON.stringify(rows, null, 2));
 const f = (v, d = 1) => v.toFixed(d);
 console.log(
   'dataset            | fit s ours / ref (ratio) | score ms/img ours / ref (ratio) | peak RSS MiB fit / eval / ref | AUROC img/pix ours | ref',
@@ -114,6 +142,16 @@ for (const r of rows) {
   const x = r.reference;
   console.log(
     `${r.dataset.padEnd(18)} | ${f(o.fit_s)} / ${f(x.fit_s)} (${f(r.ratios.fit, 2)}) | ${f(o.model_ms_per_image)} / ${f(x.score_ms_per_image)} (${f(r.ratios.score_per_image, 2)}) | ${f(o.fit_peak_rss_mib, 0)} / ${f(o.eval_peak_rss_mib, 0)} / ${f(x.peak_rss_mib, 0)} | ${f(o.image_auroc, 2)} / ${f(o.pixel_auroc, 2)} | ${x.auroc}`,
+  );
+}
+console.log(
+  'nearest-patch (same run): fit s (bank) / total | score ms/img (ratio to gaussian) | peak RSS MiB fit / eval | AUROC img/pix',
+);
+for (const r of rows) {
+  const o = r.nearest_patch;
+  const g = r.inspectd;
+  console.log(
+    `${r.dataset.padEnd(18)} | ${f(o.fit_s)} / ${f(o.fit_total_s)} (gaussian ${f(g.fit_s)} / ${f(g.fit_total_s)}) | ${f(o.model_ms_per_image)} (${f(o.model_ms_per_image / g.model_ms_per_image, 2)}) | ${f(o.fit_peak_rss_mib, 0)} / ${f(o.eval_peak_rss_mib, 0)} | ${f(o.image_auroc, 2)} / ${f(o.pixel_auroc, 2)} (bank ${o.bank})`,
   );
 }
 console.log(

@@ -51,12 +51,14 @@ export type NearestPatchSettings = Omit<NearestPatchFitOptions, keyof FitBaseOpt
 
 /** Defaults of `inspectd fit --method nearest-patch` (README "Nearest-patch recipes" has the measurements). */
 export const NEAREST_PATCH_DEFAULTS: NearestPatchSettings = {
-  bank: 10_000,
+  bank: 8000,
   coreset: 0.01,
-  pool: 200_000,
+  pool: 100_000,
   projection: 128,
   neighbours: 9,
-  score: 'reweighted',
+  // Measured: the max of the blurred map beat PatchCore's re-weighting on magnetic_tile (95.81 vs 94.30),
+  // tied on mpdd_metal_plate, and it is the map the defect regions come from.
+  score: 'max',
   chunk: 1024,
   storage: 'float32',
   seed: 7,
@@ -132,8 +134,10 @@ export async function fitNearestPatch(o: NearestPatchFitOptions, log: Logger): P
   const head = nearestPatchHead(b, features, grid, bank, { chunk: o.chunk, storage: o.storage });
   mapToOutputs(b, head.map, bb.inputName, o.blurSigma);
   if (head.reweighted) replaceImageScore(b, head.reweighted);
+  // The threshold pass scores in batches of at most 16, as eval does: the head's largest intermediate is
+  // [batch, positions, chunk] floats (822 MB at 64 x 3136 x 1024).
   return finishRecipe(
-    o,
+    { ...o, batchSize: Math.min(o.batchSize, 16) },
     {
       start,
       method: 'nearest-patch',

@@ -57,7 +57,9 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     dataset = await smallDataset(6);
     recipe = path.join(tempDir('np'), 'recipe');
     // 20 images x 24x24 positions = 11520 patches; 3000 candidates; a bank of 400 in chunks of 150.
-    const fit = await runCli(fitArgs(good, recipe, ['--bank', '400', '--pool', '3000', '--chunk', '150']));
+    const fit = await runCli(
+      fitArgs(good, recipe, ['--bank', '400', '--pool', '3000', '--chunk', '150', '--score', 'reweighted']),
+    );
     expect(fit.code, fit.stderr.slice(-3000)).toBe(0);
   }, 180_000);
 
@@ -93,7 +95,10 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
   it('a float16 bank gives the same image scores to within half-precision rounding', async () => {
     const half = path.join(tempDir('np16'), 'recipe');
     const fit = await runCli(
-      fitArgs(good, half, ['--bank', '400', '--pool', '3000', '--chunk', '150', '--bank-dtype', 'float16']),
+      fitArgs(good, half, [
+        ...['--bank', '400', '--pool', '3000', '--chunk', '150', '--score', 'reweighted'],
+        ...['--bank-dtype', 'float16'],
+      ]),
     );
     expect(fit.code, fit.stderr.slice(-3000)).toBe(0);
     const m16 = readJson<Manifest>(path.join(half, 'manifest.json'));
@@ -108,8 +113,8 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
 
   it('a coreset fraction larger than the candidates: the bank takes them all and says so', async () => {
     const out = path.join(tempDir('np-all'), 'recipe');
-    // Half of the 11520 training patches wanted, 2000 candidates collected (100 per image).
-    const r = await runCli(fitArgs(good, out, ['--coreset', '0.5', '--pool', '2000', '--score', 'max']));
+    // Half of the 11520 training patches wanted, 2000 candidates collected (100 per image); default score.
+    const r = await runCli(fitArgs(good, out, ['--coreset', '0.5', '--pool', '2000']));
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const warn = logLines(r.stderr).filter((l) => l.level === 40);
     expect(warn.some((l) => /a bank of 5760 needs more candidates than the 2000 collected/.test(l.msg))).toBe(
