@@ -32,6 +32,11 @@ export interface GvspAssemblerOptions {
   maxResendsPerPacket?: number;
   /** A frame not complete this long after its first packet is given up, ms (default 400). */
   frameTimeoutMs?: number;
+  /**
+   * A gap between two ticks longer than this means the process was starved (GC, a busy CPU): datagrams may
+   * still wait in the socket buffer, so that tick does not take silence for loss. Off by default.
+   */
+  loopStallMs?: number;
   /** Above this fraction of missing packets a frame is not worth resending (default 0.25). */
   maxResendRatio?: number;
   /** Most resend ranges asked per frame per tick (default 16). */
@@ -77,7 +82,7 @@ export interface GvspAssemblerStats {
   packetsErrorStatus: number;
   resendRequests: number;
   resendPackets: number;
-  /** Frames whose missing share was above maxResendRatio: not asked again. */
+  /** Frames whose missing share was above maxResendRatio when checked: not asked again while it is. */
   resendsSkipped: number;
 }
 
@@ -103,6 +108,8 @@ interface Pending {
   lastResendAt: number;
   leaderAskedAt: number;
   leaderAsks: number;
+  /** Counted in resendsSkipped already. */
+  skipCounted?: boolean;
   resentPackets: number;
 }
 
@@ -112,6 +119,7 @@ const GVSP_STATUS_ERROR_BIT = 0x8000;
 export class GvspAssembler {
   private readonly o: Required<Omit<GvspAssemblerOptions, 'resend'>> & Pick<GvspAssemblerOptions, 'resend'>;
   private readonly pending = new Map<number, Pending>();
+  private lastTickAt: number | undefined;
   /** Blocks delivered or given up, oldest first: their late packets are ignored, not a new frame. */
   private readonly recent = new Set<number>();
   private readonly counters: GvspAssemblerStats = {
@@ -338,6 +346,11 @@ export class GvspAssembler {
   tick(now: number): void {
     const frames = [...this.pending.values()];
     const newest = frames[frames.length - 1];
+    const stalled =
+      this.o.loopStallMs !== undefined &&
+      this.lastTickAt !== undefined &&
+      now - this.lastTickAt > this.o.loopStallMs;
+    this.lastTickAt = now;
     for (const p of frames) {
       if (now - p.firstAt > this.o.frameTimeoutMs) {
         this.finish(p);
@@ -345,7 +358,8 @@ export class GvspAssembler {
       }
       if (!this.o.resend || now - p.lastResendAt < this.o.resendIntervalMs) continue;
       // Devices send frames one after the other: once a newer frame streams, this one's tail is over too.
-      const quiet = p !== newest || now - p.lastAt >= this.o.packetTimeoutMs;
+      // After a stall the newest frame's tail may just be unread yet: judge it at the next tick.
+      const quiet = p !== newest || (!stalled && now - p.lastAt >= this.o.packetTimeoutMs);
       if (!p.leader) {
         // Payload without a leader: ask for the leader (the payload is stashed meanwhile).
         this.askLeader(p, now);
@@ -360,8 +374,10 @@ export class GvspAssembler {
       for (let id = 1; id <= horizon; id++) if (!received[id]) missing++;
       if (missing === 0) continue;
       if (missing > this.o.maxResendRatio * p.nPackets) {
-        this.counters.resendsSkipped++;
-        p.lastResendAt = Infinity; // not again for this frame
+        if (!p.skipCounted) this.counters.resendsSkipped++;
+        p.skipCounted = true;
+        // Checked again after the resend interval: a share that high may also be packets still unread.
+        p.lastResendAt = now;
         continue;
       }
       let ranges = 0;

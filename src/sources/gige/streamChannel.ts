@@ -302,6 +302,7 @@ export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }>
         got,
         resendFn !== undefined,
         {
+          loopStallMs: 4 * (opts.tickMs ?? 5),
           ...opts,
           packetPayloadSize:
             packetSize - IP_UDP_OVERHEAD - (extendedId ? GVSP_EXTENDED_HEADER_SIZE : GVSP_HEADER_SIZE),

@@ -225,6 +225,36 @@ describe('GVSP frame assembly', () => {
     expect(a.stats().resendsSkipped).toBe(1);
   });
 
+  it("after a starved event loop, waits a tick before taking the newest frame's silence for loss", () => {
+    const { a, resends } = assembler({
+      packetTimeoutMs: 5,
+      resendIntervalMs: 1,
+      loopStallMs: 20,
+      maxResendRatio: 1,
+    });
+    const { packets } = framePackets(6, 30, 20);
+    // Leader and the first payload arrived; the rest is still in the socket buffer when the loop wakes up.
+    a.push(packets[0], 0);
+    a.push(packets[1], 0);
+    a.tick(1);
+    a.tick(100); // 99 ms since the last tick: a stall, not silence
+    expect(resends).toEqual([]);
+    a.tick(105); // a normal tick and still nothing new: now the tail is missing
+    expect(resends).toEqual([{ blockId: 6, firstPacketId: 2, lastPacketId: 6, extendedId: false }]);
+  });
+
+  it('checks a frame above maxResendRatio again once more of it has arrived', () => {
+    const { a, resends } = assembler({ packetTimeoutMs: 5, resendIntervalMs: 10, maxResendRatio: 0.25 });
+    const { packets } = framePackets(7, 30, 20);
+    for (const i of [0, 1, 7]) a.push(packets[i], 0); // leader, one payload, trailer: 5 of 6 missing
+    a.tick(10);
+    expect(resends).toEqual([]);
+    for (const i of [2, 3, 4, 6]) a.push(packets[i], 11); // the late ones arrive: 1 of 6 missing
+    a.tick(25);
+    expect(resends).toEqual([{ blockId: 7, firstPacketId: 5, lastPacketId: 5, extendedId: false }]);
+    expect(a.stats().resendsSkipped).toBe(1);
+  });
+
   it('gives up at the frame timeout, delivering incomplete frames only when asked', () => {
     for (const deliverIncomplete of [false, true]) {
       const { a, frames } = assembler({ frameTimeoutMs: 100, deliverIncomplete, resend: undefined });
