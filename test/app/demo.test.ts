@@ -62,12 +62,15 @@ describe('the demo', () => {
       expect(cmd).toBe('bash scripts/demo.sh');
       const httpPort = await freePort();
       const mqttPort = await freePort();
+      // The demo serves OPC UA on 4840; a free port keeps this test clear of anything else on the box.
+      const opcuaPort = await freePort();
       const proc = spawn('bash', ['-c', cmd], {
         cwd: ROOT,
         env: {
           ...process.env,
           INSPECTD_HTTP_PORT: String(httpPort),
           INSPECTD_MQTT_EMBEDDED_PORT: String(mqttPort),
+          INSPECTD_OPCUA_PORT: String(opcuaPort),
           INSPECTD_ARCHIVE_DIR: tempDir('demo-archive'),
           INSPECTD_LOG_PRETTY: 'never',
         },
