@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the project needs beyond npm, from Debian's apt:
-#   python3-torch python3-torchvision python3-onnx  -> scripts/*.py (export, training) under /usr/bin/python3
+#   python3-torch python3-torchvision python3-onnx python3-pil -> scripts/*.py (export, training) under /usr/bin/python3
 #   mosquitto                                       -> a real MQTT broker for the integration tests
 #   aravis-tools                                    -> arv-fake-gv-camera-0.8, a GigE Vision camera on 127.0.0.1
 #   ffmpeg                                          -> the RTSP source's decoder (also needed at run time)
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 need=()
-/usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || need+=(python3-torch python3-torchvision python3-onnx)
+/usr/bin/python3 -c 'import torch, torchvision, onnx, PIL' 2>/dev/null || need+=(python3-torch python3-torchvision python3-onnx python3-pil)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/arv-fake-gv-camera-0.8 ] || need+=(aravis-tools)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
