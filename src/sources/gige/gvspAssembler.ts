@@ -34,7 +34,7 @@ export interface GvspAssemblerOptions {
   frameTimeoutMs?: number;
   /**
    * A gap between two ticks longer than this means the process was starved (GC, a busy CPU): datagrams may
-   * still wait in the socket buffer, so that tick does not take silence for loss. Off by default.
+   * still wait in the socket buffer, so that tick does not take silence for loss. Off (Infinity) by default.
    */
   loopStallMs?: number;
   /** Above this fraction of missing packets a frame is not worth resending (default 0.25). */
@@ -157,6 +157,7 @@ export class GvspAssembler {
       resendIntervalMs: 30,
       maxResendsPerPacket: 3,
       frameTimeoutMs: 400,
+      loopStallMs: Infinity,
       maxResendRatio: 0.25,
       maxRangesPerRequest: 16,
       deliverIncomplete: false,
@@ -346,10 +347,7 @@ export class GvspAssembler {
   tick(now: number): void {
     const frames = [...this.pending.values()];
     const newest = frames[frames.length - 1];
-    const stalled =
-      this.o.loopStallMs !== undefined &&
-      this.lastTickAt !== undefined &&
-      now - this.lastTickAt > this.o.loopStallMs;
+    const stalled = this.lastTickAt !== undefined && now - this.lastTickAt > this.o.loopStallMs;
     this.lastTickAt = now;
     for (const p of frames) {
       if (now - p.firstAt > this.o.frameTimeoutMs) {
