@@ -65,3 +65,33 @@ export async function acquireFakeCameraLock(
     await sleep(100);
   }
 }
+
+/**
+ * For a test file that runs one fake camera throughout: takes the lock and starts the camera before all tests,
+ * stops it and releases the lock after them. `restart()` power-cycles it (a test of reconnects).
+ */
+export function fakeCameraForFile(
+  start: () => Promise<{ stop(): Promise<void> }>,
+  hooks: { beforeAll(fn: () => Promise<void>): void; afterAll(fn: () => Promise<void>): void },
+): { stop(): Promise<void>; restart(): Promise<void> } {
+  let release: (() => void) | undefined;
+  let cam: { stop(): Promise<void> } | undefined;
+  hooks.beforeAll(async () => {
+    release = await acquireFakeCameraLock();
+    cam = await start();
+  });
+  hooks.afterAll(async () => {
+    await cam?.stop();
+    release?.();
+  });
+  return {
+    stop: async () => {
+      await cam?.stop();
+      cam = undefined;
+    },
+    restart: async () => {
+      await cam?.stop();
+      cam = await start();
+    },
+  };
+}

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/fixtures.js';
 import { ROOT } from '../../helpers/paths.js';
 import { freePort, startDaemon, subscriber, waitFor } from '../../helpers/peers.js';
-import { startAravisFakeCamera, type RunningFakeCamera } from '../../helpers/fakeCamera.js';
-import { acquireFakeCameraLock } from '../../helpers/fakeCameraLock.js';
+import { startAravisFakeCamera } from '../../helpers/fakeCamera.js';
+import { fakeCameraForFile } from '../../helpers/fakeCameraLock.js';
 
 const IP = '127.0.0.1';
 const SERIAL = 'GIGEDAEMON1';
@@ -21,15 +21,9 @@ interface CameraStatus {
   counts: { frames: number };
 }
 
-let releaseLock: (() => void) | undefined;
-let cam: RunningFakeCamera | undefined;
-beforeAll(async () => {
-  releaseLock = await acquireFakeCameraLock();
-  cam = await startAravisFakeCamera({ ip: IP, serial: SERIAL });
-});
-afterAll(async () => {
-  await cam?.stop();
-  releaseLock?.();
+const camera = fakeCameraForFile(() => startAravisFakeCamera({ ip: IP, serial: SERIAL }), {
+  beforeAll,
+  afterAll,
 });
 
 describe('inspectd run with a GigE Vision camera', () => {
@@ -82,11 +76,11 @@ describe('inspectd run with a GigE Vision camera', () => {
         );
 
         // Power cycle: the source reports it, the daemon stays up and healthy, frames resume by themselves.
-        await cam!.stop();
+        await camera.stop();
         await waitFor(async () => (await status()).source.state === 'reconnecting', 'reconnecting', 30_000);
         expect((await fetch(`http://${IP}:${httpPort}/healthz`)).status).toBe(200);
         const before = sub.messages.length;
-        cam = await startAravisFakeCamera({ ip: IP, serial: SERIAL });
+        await camera.restart();
         await waitFor(() => sub.messages.length >= before + 3, 'verdicts after the restart', 60_000);
         const s = await status();
         expect(s.source.state).toBe('streaming');

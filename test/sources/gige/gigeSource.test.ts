@@ -8,8 +8,8 @@ import type { Frame } from '../../../src/core/frame.js';
 import { gigeOptionSpecs } from '../../../src/sources/gige/gigeOptions.js';
 import { GigeSource, type GigeSourceOptions } from '../../../src/sources/gige/gigeSource.js';
 import { applySpecs, type Problem } from '../../../src/config/options.js';
-import { startAravisFakeCamera, until, sleep, type RunningFakeCamera } from '../../helpers/fakeCamera.js';
-import { acquireFakeCameraLock } from '../../helpers/fakeCameraLock.js';
+import { startAravisFakeCamera, until, sleep } from '../../helpers/fakeCamera.js';
+import { fakeCameraForFile } from '../../helpers/fakeCameraLock.js';
 import { within } from '../../helpers/waiting.js';
 
 const IP = '127.0.0.1';
@@ -44,15 +44,9 @@ function collect(src: GigeSource): { frames: Frame[]; done: Promise<void> } {
   return { frames, done };
 }
 
-let releaseLock: (() => void) | undefined;
-let cam: RunningFakeCamera | undefined;
-beforeAll(async () => {
-  releaseLock = await acquireFakeCameraLock();
-  cam = await startAravisFakeCamera({ ip: IP, serial: SERIAL });
-});
-afterAll(async () => {
-  await cam?.stop();
-  releaseLock?.();
+const camera = fakeCameraForFile(() => startAravisFakeCamera({ ip: IP, serial: SERIAL }), {
+  beforeAll,
+  afterAll,
 });
 
 describe.sequential('GigeSource on the Aravis fake camera', () => {
@@ -164,10 +158,10 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
     );
     const { frames } = collect(src);
     await until(() => frames.length >= 5, 'first frames', 20_000);
-    await cam!.stop();
+    await camera.stop();
     await until(() => src!.state === 'reconnecting', 'reconnecting', 20_000);
     const before = frames.length;
-    cam = await startAravisFakeCamera({ ip: IP, serial: SERIAL });
+    await camera.restart();
     await until(
       () => src!.state === 'streaming' && frames.length >= before + 5,
       'frames after restart',
