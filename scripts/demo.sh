@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs inspectd and starts the daemon on config/demo.json: a simulated camera showing a machined plate
-# with injected defects, the demo recipe in models/demo/, an embedded MQTT broker and the status page.
-# Stop it with Ctrl-C. Ports: INSPECTD_HTTP_PORT (8080), INSPECTD_MQTT_EMBEDDED_PORT (1883).
+# with injected defects, the demo recipe in models/demo/, an embedded MQTT broker, an OPC UA server and the
+# status page. Stop it with Ctrl-C. Ports: INSPECTD_HTTP_PORT (8080), INSPECTD_MQTT_EMBEDDED_PORT (1883),
+# INSPECTD_OPCUA_PORT (4840).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Install only when node_modules is older than the lockfile, build only when a source is newer than the build:
@@ -12,12 +13,14 @@ if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig.json -new
 fi
 http="http://127.0.0.1:${INSPECTD_HTTP_PORT:-8080}/"
 mqtt="mqtt://127.0.0.1:${INSPECTD_MQTT_EMBEDDED_PORT:-1883}"
+opcua="opc.tcp://127.0.0.1:${INSPECTD_OPCUA_PORT:-4840}"
 cat <<MSG
 
 inspectd demo
   status page:  $http   (latest frame + heatmap, verdicts, counters)
   metrics:      ${http}metrics
   MQTT:         $mqtt   topic inspectd/demo/sim1/verdict   (e.g. mosquitto_sub -h 127.0.0.1 -p ${INSPECTD_MQTT_EMBEDDED_PORT:-1883} -t 'inspectd/#' -v)
+  OPC UA:       $opcua   (None + anonymous, localhost only; PLC tags e.g. ns=1;s=sim1.Verdict, see docs/OPCUA.md)
   NG archive:   var/archive/
   Ctrl-C stops it.
 

@@ -17,7 +17,7 @@ export class Metrics {
   });
   readonly drops = new client.Counter({
     name: 'inspectd_frames_dropped_total',
-    help: 'Frames dropped by the camera queue (reason: oldest, newest) or unreadable (reason: bad_image)',
+    help: 'Frames dropped by the camera queue (reason: oldest, newest), unreadable (reason: bad_image), or not asked for while the camera waits for a trigger or is stopped (reason: idle)',
     labelNames: ['camera', 'reason'],
     registers: [this.registry],
   });
