@@ -8,13 +8,7 @@ import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
 import type { Frame, FrameSource, SourceState } from '../../core/frame.js';
 import { Throttle } from '../../log/logger.js';
-import {
-  configureCamera,
-  resolveFeature,
-  setFeature,
-  type CameraSettings,
-  type FeatureValue,
-} from './cameraSetup.js';
+import { configureCamera, resolveFeature, type CameraSettings } from './cameraSetup.js';
 import { NodeMap } from './genicam/nodeMap.js';
 import { gvcpPort } from './genicam/port.js';
 import { fetchGenicamXml, readBootstrap } from './genicamXml.js';
@@ -373,21 +367,6 @@ export class GigeSource implements FrameSource {
       });
     await s.nodeMap.execute(s.triggerSoftware);
     this.counts.triggers++;
-  }
-
-  /** Reads or sets a feature by name on the connected camera (for diagnostics and recipes that need it). */
-  async feature(name: string, value?: FeatureValue): Promise<FeatureValue> {
-    const s = this.session;
-    if (!s)
-      throw new InspectdError(`GigE camera ${this.id} is not connected (${this._state})`, {
-        subject: this.id,
-      });
-    if (value !== undefined) return setFeature(s.nodeMap, name, value);
-    const type = s.nodeMap.typeOf(name);
-    if (type === 'Enumeration') return s.nodeMap.getEnum(name);
-    if (type === 'Boolean') return s.nodeMap.getBoolean(name);
-    if (type === 'StringReg') return s.nodeMap.getString(name);
-    return s.nodeMap.getFloat(name);
   }
 
   private async teardown(s: Session): Promise<void> {
