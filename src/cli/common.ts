@@ -45,6 +45,22 @@ export function numberOption(
   return n;
 }
 
+/** An integer option in [min, max], `fallback` when absent. */
+export const intOption = (
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number =>
+  numberOption(
+    values,
+    name,
+    fallback,
+    (n) => Number.isInteger(n) && n >= min && n <= max,
+    `an integer from ${min} to ${max}`,
+  );
+
 /** Config (file + env) and a stderr logger: CLI commands keep stdout for their report. */
 export function commandContext(configFile: string | undefined): {
   config: Config;

@@ -4,7 +4,7 @@ import { writeOverlays } from '../eval/overlays.js';
 import { formatTable, toJsonReport } from '../eval/report.js';
 import { readManifest } from '../recipe/manifest.js';
 import { ensureWritableDir } from '../recipe/outputDir.js';
-import { commandContext, numberOption, parseCommandArgs, requireOptions } from './common.js';
+import { commandContext, intOption, parseCommandArgs, requireOptions } from './common.js';
 import path from 'node:path';
 
 export const EVAL_USAGE = `usage: inspectd eval --recipe DIR --dataset DIR [--json FILE] [--overlays DIR] [--batch-size B] [--config FILE]
@@ -35,13 +35,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (v.json) await ensureWritableDir(path.dirname(path.resolve(String(v.json))), 'JSON report folder');
   if (v.overlays) await ensureWritableDir(String(v.overlays), 'overlay folder');
   const result = await evaluateRecipe(recipe, String(v.dataset), {
-    batchSize: numberOption(
-      v,
-      'batch-size',
-      config.eval.batchSize,
-      (n) => Number.isInteger(n) && n >= 1 && n <= 256,
-      'an integer from 1 to 256',
-    ),
+    batchSize: intOption(v, 'batch-size', config.eval.batchSize, 1, 256),
     session,
     log,
   });

@@ -8,7 +8,14 @@ import {
 } from '../fit/fitNearestPatch.js';
 import { fitHybrid } from '../fit/fitHybrid.js';
 import { fitMultilevel } from '../fit/fitMultilevel.js';
-import { commandContext, numberOption, parseCommandArgs, requireOptions, UsageError } from './common.js';
+import {
+  commandContext,
+  intOption,
+  numberOption,
+  parseCommandArgs,
+  requireOptions,
+  UsageError,
+} from './common.js';
 
 export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE --layers NAME,NAME,... --size N --images DIR --out DIR
          [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--config FILE]
@@ -112,14 +119,6 @@ const NEAREST_PATCH_FLAGS = [
 ];
 
 function nearestPatchOptions(v: Record<string, unknown>): NearestPatchSettings {
-  const int = (name: string, fallback: number, min: number, max: number): number =>
-    numberOption(
-      v,
-      name,
-      fallback,
-      (n) => Number.isInteger(n) && n >= min && n <= max,
-      `an integer from ${min} to ${max}`,
-    );
   const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
     const raw = v[name];
     if (raw === undefined) return fallback;
@@ -131,18 +130,18 @@ function nearestPatchOptions(v: Record<string, unknown>): NearestPatchSettings {
   };
   if (v.bank !== undefined && v.coreset !== undefined)
     throw new UsageError(`--bank and --coreset both size the bank: pass one\n\n${FIT_USAGE}`);
-  const pool = int('pool', NP.pool, 1, 10_000_000);
-  const bank = v.coreset !== undefined ? undefined : int('bank', NP.bank ?? 0, 1, pool);
+  const pool = intOption(v, 'pool', NP.pool, 1, 10_000_000);
+  const bank = v.coreset !== undefined ? undefined : intOption(v, 'bank', NP.bank ?? 0, 1, pool);
   return {
     bank,
     coreset: numberOption(v, 'coreset', NP.coreset, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     pool,
     score: oneOf('score', NP.score, ['reweighted', 'max']),
     storage: oneOf('bank-dtype', NP.storage, ['float32', 'float16']),
-    chunk: int('chunk', NP.chunk, 1, 1_000_000),
-    projection: int('projection', NP.projection, 2, 4096),
-    neighbours: int('neighbours', NP.neighbours, 1, 1000),
-    seed: int('seed', NP.seed, 0, 2 ** 31 - 1),
+    chunk: intOption(v, 'chunk', NP.chunk, 1, 1_000_000),
+    projection: intOption(v, 'projection', NP.projection, 2, 4096),
+    neighbours: intOption(v, 'neighbours', NP.neighbours, 1, 1000),
+    seed: intOption(v, 'seed', NP.seed, 0, 2 ** 31 - 1),
   };
 }
 
@@ -157,13 +156,7 @@ function commonFitOptions(
     images: String(v.images),
     out,
     name: (v.name as string | undefined) ?? path.basename(path.resolve(out)),
-    batchSize: numberOption(
-      v,
-      'batch-size',
-      config.fit.batchSize,
-      (n) => Number.isInteger(n) && n >= 1 && n <= 256,
-      'an integer from 1 to 256',
-    ),
+    batchSize: intOption(v, 'batch-size', config.fit.batchSize, 1, 256),
     minImages: numberOption(
       v,
       'min-images',
@@ -177,13 +170,7 @@ function commonFitOptions(
 }
 
 const sizeOption = (v: Record<string, unknown>, fallback: number): number =>
-  numberOption(
-    v,
-    'size',
-    fallback,
-    (n) => Number.isInteger(n) && n >= 32 && n <= 4096,
-    'an integer from 32 to 4096',
-  );
+  intOption(v, 'size', fallback, 32, 4096);
 
 type CommandContext = ReturnType<typeof commandContext>;
 

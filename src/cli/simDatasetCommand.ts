@@ -1,5 +1,5 @@
 import { writeSimDataset } from '../sources/sim/dataset.js';
-import { numberOption, parseCommandArgs, requireOptions } from './common.js';
+import { intOption, parseCommandArgs, requireOptions } from './common.js';
 
 export const SIM_DATASET_USAGE = `usage: inspectd sim-dataset --out DIR [--size N] [--train N] [--test-good N] [--defects-per-kind N] [--seed S]
 
@@ -20,22 +20,14 @@ export async function simDatasetCommand(argv: string[]): Promise<number> {
     SIM_DATASET_USAGE,
   );
   requireOptions(v, ['out'], SIM_DATASET_USAGE);
-  const int = (name: string, fallback: number, min: number, max: number): number =>
-    numberOption(
-      v,
-      name,
-      fallback,
-      (n) => Number.isInteger(n) && n >= min && n <= max,
-      `an integer from ${min} to ${max}`,
-    );
-  const size = int('size', 256, 32, 4096);
+  const size = intOption(v, 'size', 256, 32, 4096);
   const { files } = await writeSimDataset(String(v.out), {
     width: size,
     height: size,
-    trainGood: int('train', 200, 1, 100_000),
-    testGood: int('test-good', 50, 1, 100_000),
-    testDefectsPerKind: int('defects-per-kind', 20, 1, 100_000),
-    seed: int('seed', 1, 0, 2 ** 31 - 1),
+    trainGood: intOption(v, 'train', 200, 1, 100_000),
+    testGood: intOption(v, 'test-good', 50, 1, 100_000),
+    testDefectsPerKind: intOption(v, 'defects-per-kind', 20, 1, 100_000),
+    seed: intOption(v, 'seed', 1, 0, 2 ** 31 - 1),
   });
   process.stdout.write(`sim-dataset: ${files} files written to ${String(v.out)}\n`);
   return 0;
