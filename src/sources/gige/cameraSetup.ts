@@ -4,7 +4,7 @@
  * so the log shows what the camera actually runs with (cameras round to their increments).
  */
 import { InspectdError, messageOf } from '../../core/errors.js';
-import type { NodeMap } from './genicam/nodeMap.js';
+import { FLOAT_TYPES, INT_TYPES, type NodeMap } from './genicam/nodeMap.js';
 
 export type FeatureValue = string | number | boolean;
 
@@ -42,16 +42,6 @@ export async function resolveFeature(nm: NodeMap, name: string): Promise<string 
   return undefined;
 }
 
-const INTEGER_NODES = new Set([
-  'Integer',
-  'IntReg',
-  'MaskedIntReg',
-  'StructEntry',
-  'IntConverter',
-  'IntSwissKnife',
-]);
-const FLOAT_NODES = new Set(['Float', 'FloatReg', 'Converter', 'SwissKnife']);
-
 /** Sets one feature by name, whatever its node type, and returns the value read back. */
 export async function setFeature(nm: NodeMap, name: string, value: FeatureValue): Promise<FeatureValue> {
   if (!nm.has(name))
@@ -82,12 +72,12 @@ export async function setFeature(nm: NodeMap, name: string, value: FeatureValue)
     await nm.setString(name, value);
     return nm.getString(name);
   }
-  if (INTEGER_NODES.has(type)) {
+  if (INT_TYPES.has(type)) {
     if (typeof value !== 'number') throw wrongType('a number');
     await nm.setInteger(name, Math.round(value));
     return nm.getInteger(name);
   }
-  if (FLOAT_NODES.has(type)) {
+  if (FLOAT_TYPES.has(type)) {
     if (typeof value !== 'number') throw wrongType('a number');
     await nm.setFloat(name, value);
     return nm.getFloat(name);

@@ -29,7 +29,8 @@ export interface NumericRange {
 }
 
 const MAX_DEPTH = 64;
-const INT_TYPES = new Set([
+/** Node types read and written as integers, and as floats (setFeature in cameraSetup dispatches on them). */
+export const INT_TYPES: ReadonlySet<string> = new Set([
   'Integer',
   'IntReg',
   'MaskedIntReg',
@@ -37,7 +38,7 @@ const INT_TYPES = new Set([
   'IntConverter',
   'IntSwissKnife',
 ]);
-const FLOAT_TYPES = new Set(['Float', 'FloatReg', 'Converter', 'SwissKnife']);
+export const FLOAT_TYPES: ReadonlySet<string> = new Set(['Float', 'FloatReg', 'Converter', 'SwissKnife']);
 const NUMBER_TYPES = new Set([...FLOAT_TYPES, ...INT_TYPES]);
 const NODE_TYPES = new Set([
   ...INT_TYPES,
@@ -362,7 +363,7 @@ export class NodeMap {
     return el;
   }
 
-  private findTyped(name: string, types: Set<string>, what: string, other: string): XmlElement {
+  private findTyped(name: string, types: ReadonlySet<string>, what: string, other: string): XmlElement {
     const el = this.find(name);
     if (!types.has(el.name))
       throw this.err(
