@@ -12,11 +12,12 @@ Examples:
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
+
+from inspectd_train.environment import sha256_file
 
 # The python3 first on PATH may lack torch: say which interpreter to use instead.
 try:
@@ -111,14 +112,6 @@ def parse_levels(arch, spec):
         )
     # Depth order regardless of the order given: consumers index outputs by stride.
     return [entry for entry in table if level_name(entry[0], entry[1]) in wanted]
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_state_dict(path):

@@ -1,3 +1,4 @@
+import hashlib
 import importlib
 import sys
 
@@ -13,3 +14,12 @@ def require(prog, modules):
                 "Run with /usr/bin/python3 (Debian's python3-torch, python3-onnx) or set INSPECTD_PYTHON.\n"
             )
             sys.exit(2)
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file, read in 1 MiB blocks (weights provenance)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

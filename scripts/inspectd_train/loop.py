@@ -2,7 +2,6 @@
 and the ONNX export at the end."""
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -13,6 +12,7 @@ import warnings
 import torch
 
 from . import data
+from .environment import sha256_file  # noqa: F401 (the training scripts import it from here)
 from .errors import TrainError
 
 STATE_FILE = "state.pt"
@@ -54,14 +54,6 @@ def pick_device(name):
     if name == "cuda" and not torch.cuda.is_available():
         raise TrainError("--device cuda: this torch has no usable CUDA device; use --device cpu or auto")
     return torch.device(name)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def seed_everything(seed):
