@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { GvcpCapability, type GvcpClient } from './gvcpClient.js';
+import { ipv4ToUint } from './hostAddress.js';
 import { fireTestPacket, negotiatePacketSize } from './packetSize.js';
 import { GvspError, IP_UDP_OVERHEAD, GVSP_EXTENDED_HEADER_SIZE, GVSP_HEADER_SIZE } from './gvsp.js';
 import {
@@ -118,16 +119,6 @@ export interface StreamChannelStats extends GvspAssemblerStats {
   recvBufferBytes: number;
 }
 
-const ipToUint = (ip: string): number => {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 255))
-    throw new GvspError('BAD_PAYLOAD', `"${ip}" is not an IPv4 address`, {
-      subject: 'hostAddress',
-      value: ip,
-    });
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
-};
-
 /** net.core.rmem_max, where /proc says it (Linux). */
 export function readRmemMax(): number | undefined {
   try {
@@ -225,7 +216,12 @@ export class GvspStreamChannel extends EventEmitter<{ frame: [AssembledFrame] }>
         value: packetSize,
         fix: 'use 576..9000 (1500 without jumbo frames)',
       });
-    const dest = ipToUint(opts.hostAddress);
+    const dest = ipv4ToUint(opts.hostAddress);
+    if (dest === undefined)
+      throw new GvspError('BAD_PAYLOAD', `"${opts.hostAddress}" is not an IPv4 address`, {
+        subject: 'hostAddress',
+        value: opts.hostAddress,
+      });
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
