@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { InspectdError, messageOf } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { CameraPipeline, type InspectionMode } from '../pipeline/cameraPipeline.js';
+import { MANIFEST_FILE } from '../recipe/manifest.js';
 import { ArchiveSink } from '../sinks/archive/archiveSink.js';
 import { EmbeddedBroker } from '../sinks/mqtt/embeddedBroker.js';
 import { MqttSink } from '../sinks/mqtt/mqttSink.js';
@@ -104,7 +105,7 @@ export class Daemon {
       c.cameras.map((x) => x.id),
       {
         setRecipe: (camera, recipe) => this.setRecipe(camera, recipe),
-        activeRecipe: (camera) => this.pipelines.find((p) => p.settings.cameraId === camera)?.activeRecipe,
+        activeRecipe: (camera) => this.findPipeline(camera)?.activeRecipe,
         stats: () => this.stats(),
       },
       this.log.child({ stage: 'mqtt' }),
@@ -116,8 +117,7 @@ export class Daemon {
           {
             ...c.archive,
             dir: path.resolve(c.archive.dir),
-            calibrationMin: (cam) =>
-              this.pipelines.find((p) => p.settings.cameraId === cam)?.calibrationMin ?? 0,
+            calibrationMin: (cam) => this.findPipeline(cam)?.calibrationMin ?? 0,
           },
           this.log.child({ stage: 'archive' }),
         ),
@@ -251,37 +251,40 @@ export class Daemon {
     return { cameras: this.cameraStatus().map(({ recent: _recent, lastNg: _lastNg, ...rest }) => rest) };
   }
 
+  private findPipeline(camera: string): CameraPipeline | undefined {
+    return this.pipelines.find((x) => x.settings.cameraId === camera);
+  }
+
   private pipeline(camera: string): CameraPipeline {
-    const p = this.pipelines.find((x) => x.settings.cameraId === camera);
+    const p = this.findPipeline(camera);
     if (!p) throw new InspectdError(`no camera "${camera}" running`, { subject: camera });
     return p;
   }
 
   /** What OPC UA methods and the trigger handshake may do to the pipelines. */
   private opcuaControls(): OpcuaControls {
-    const find = (camera: string) => this.pipelines.find((x) => x.settings.cameraId === camera);
     return {
       setMode: (camera, mode) => {
         this.modes.set(camera, mode);
-        find(camera)?.setMode(mode);
+        this.findPipeline(camera)?.setMode(mode);
       },
       requestSingle: async (camera, partId) => this.pipeline(camera).requestSingle(partId),
-      abortSingle: (camera, reason) => find(camera)?.abortSingle(reason) ?? false,
+      abortSingle: (camera, reason) => this.findPipeline(camera)?.abortSingle(reason) ?? false,
       setRecipe: (camera, recipe) => this.setRecipe(camera, recipe),
       activeRecipe: (camera) =>
-        find(camera)?.activeRecipe ?? this.config.cameras.find((x) => x.id === camera)?.recipe,
+        this.findPipeline(camera)?.activeRecipe ?? this.config.cameras.find((x) => x.id === camera)?.recipe,
       recipes: async () => {
         const dir = this.config.recipesDir;
         const names = await readdir(dir).catch(() => [] as string[]);
-        return names.filter((n) => existsSync(path.join(dir, n, 'manifest.json'))).sort();
+        return names.filter((n) => existsSync(path.join(dir, n, MANIFEST_FILE))).sort();
       },
-      failed: (camera) => find(camera)?.source.state === 'failed',
+      failed: (camera) => this.findPipeline(camera)?.source.state === 'failed',
     };
   }
 
   /** Switches a camera's recipe at runtime: the new one is loaded and warmed before the swap. */
   async setRecipe(camera: string, recipe: string): Promise<string> {
-    const p = this.pipelines.find((x) => x.settings.cameraId === camera);
+    const p = this.findPipeline(camera);
     if (!p) throw new InspectdError(`no camera "${camera}"`, { subject: camera });
     if (p.activeRecipe === recipe) return recipe;
     const model = await this.recipes.acquire(recipe);
