@@ -13,7 +13,7 @@ if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig.json -new
 fi
 http="http://127.0.0.1:${INSPECTD_HTTP_PORT:-8080}/"
 mqtt="mqtt://127.0.0.1:${INSPECTD_MQTT_EMBEDDED_PORT:-1883}"
-opcua="opc.tcp://127.0.0.1:${INSPECTD_OPCUA_PORT:-4840}"
+opcua="opc.tcp://127.0.0.1:${INSPECTD_OPCUA_PORT:-4840}/inspectd"
 cat <<MSG
 
 inspectd demo
