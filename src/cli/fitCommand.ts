@@ -18,9 +18,11 @@ import {
 } from './common.js';
 
 export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE --layers NAME,NAME,... --size N --images DIR --out DIR
-         [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--config FILE]
+         [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--holdout F] [--config FILE]
 
   Fits a recipe from a folder of good images and writes DIR/model.onnx + DIR/manifest.json.
+  --holdout   (every method) keep this fraction of the good images out of the fit and set the threshold from
+              them; default 0: the threshold is the highest score of the training images themselves
   --layers    backbone outputs to fuse (e.g. s4_24ch,s8_32ch,s16_96ch)
   --size      input size in pixels (square), e.g. 224
   --channels  keep a fixed-seed random subset of K fused channels (PaDiM); default all
@@ -59,6 +61,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
       channels: { type: 'string' },
       'batch-size': { type: 'string' },
       'min-images': { type: 'string' },
+      holdout: { type: 'string' },
       config: { type: 'string' },
       ...Object.fromEntries(NEAREST_PATCH_FLAGS.map((f) => [f, { type: 'string' as const }])),
     },
@@ -165,6 +168,7 @@ function commonFitOptions(
       'an integer >= 2',
     ),
     blurSigma: config.fit.blurSigma,
+    holdout: numberOption(v, 'holdout', 0, (n) => n >= 0 && n <= 0.5, 'a fraction in [0, 0.5]'),
     session,
   };
 }

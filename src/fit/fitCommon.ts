@@ -33,6 +33,11 @@ export interface FitBaseOptions {
   batchSize: number;
   minImages: number;
   blurSigma: number;
+  /**
+   * Fraction of the good images kept out of the method's statistics and scored only for the threshold. 0: the
+   * threshold comes from the training images themselves (S003), which a memory bank scores too low.
+   */
+  holdout: number;
   session: SessionOptions;
 }
 
@@ -47,7 +52,10 @@ export class FitTimings {
 }
 
 export interface FitStart {
+  /** The good images the method learns from. */
   files: string[];
+  /** The good images held out for the threshold (none when `holdout` is 0). */
+  holdout: string[];
   bb: BackboneInfo;
   input: InputSpec;
 }
@@ -55,8 +63,25 @@ export interface FitStart {
 /** The output folder checked, the good images listed (enough of them), the backbone inspected. */
 export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImagesAdvice): Promise<FitStart> {
   await ensureWritableDir(o.out, 'output folder');
-  const files = await listImages(o.images, 'training image folder');
+  const all = await listImages(o.images, 'training image folder');
+  const { files, holdout } = splitHoldout(all, o.holdout);
+  if (o.holdout > 0 && holdout.length === 0) {
+    throw new InspectdError(
+      `--holdout ${o.holdout} of the ${all.length} good images in ${o.images} holds out none for the threshold`,
+      {
+        subject: o.images,
+        value: o.holdout,
+        fix: `raise --holdout to at least ${(Math.ceil(1000 / all.length) / 1000).toFixed(3)}, add good images, or pass --holdout 0`,
+      },
+    );
+  }
   if (files.length < o.minImages) throw tooFewImages(o, files.length, 0, advice);
+  if (holdout.length) {
+    log.info(
+      { holdout: holdout.length, fit: files.length },
+      `${holdout.length} of ${all.length} good images held out for the threshold (every ${(all.length / holdout.length).toFixed(1)}th in name order); the method learns from the other ${files.length}`,
+    );
+  }
   const bb = await inspectBackbone(o.backbone, o.layers, { width: o.size, height: o.size }, o.session, log);
   const input: InputSpec = {
     name: bb.inputName,
@@ -67,7 +92,21 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
     std: bb.std,
     resize: 'stretch-bilinear',
   };
-  return { files, bb, input };
+  return { files, holdout, bb, input };
+}
+
+/**
+ * Every (1/fraction)th image in name order is held out: spread over the folder (names usually follow capture
+ * time, so over the shifts too), and the same split every time. floor(n * fraction) images.
+ */
+export function splitHoldout(
+  files: readonly string[],
+  fraction: number,
+): { files: string[]; holdout: string[] } {
+  const keep: string[] = [];
+  const held: string[] = [];
+  files.forEach((f, i) => (Math.floor((i + 1) * fraction) > Math.floor(i * fraction) ? held : keep).push(f));
+  return { files: keep, holdout: held };
 }
 
 /** What a method says when there are too few good images: why it needs more, and the fix. */
@@ -146,11 +185,12 @@ export interface FinishRecipe {
 
 /**
  * The steps after the method's own statistics: the composed model written (external data when large), the
- * good images scored through it for the threshold (S003: tau = the highest good training score) and the
- * calibration statistics, the manifest written last.
+ * good images scored through it for the threshold (S003: tau = the highest good score; the held-out images
+ * when there are any, else the training images) and the calibration statistics, the manifest written last.
  */
 export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logger): Promise<Manifest> {
-  const { bb, input, files } = r.start;
+  const { bb, input, files, holdout } = r.start;
+  const rule = holdout.length ? 'max-good-holdout' : 'max-good-train';
   let t = performance.now();
   const model = appendHead(
     bb.model,
@@ -184,7 +224,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
       bytes: await filesBytes(o.out, written),
       opset: bb.opset,
     },
-    threshold: { value: Number.POSITIVE_INFINITY, rule: 'max-good-train', margin: 0 },
+    threshold: { value: Number.POSITIVE_INFINITY, rule, margin: 0 },
     calibration: { n: 0, mean: 0, std: 0, min: 0, max: 0, quantiles: { p50: 0, p90: 0, p95: 0, p99: 0 } },
     params: r.params,
     provenance: {
@@ -199,29 +239,43 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
         metadata: bb.metadata,
       },
       trainImages: { dir: path.resolve(o.images), used: r.used, skipped: r.skipped },
+      ...(holdout.length ? { holdoutImages: holdout.map((f) => path.basename(f)) } : {}),
       timingsSeconds: r.timings.seconds,
     },
   };
   const recipe = await RecipeModel.open(o.out, partial, o.session, log);
-  const usable = files.filter((f) => !r.skipped.some((s) => s.file === f));
+  const usable = holdout.length ? holdout : files.filter((f) => !r.skipped.some((s) => s.file === f));
   const { scored } = await scoreFiles(recipe, usable, {
     batchSize: o.batchSize,
     keepMaps: false,
     log,
-    progress: new Progress('scoring good images', usable.length, log),
+    progress: new Progress(
+      holdout.length ? 'scoring held-out good images' : 'scoring good images',
+      usable.length,
+      log,
+    ),
   }).finally(() => recipe.close());
+  if (!scored.length) {
+    throw new InspectdError(
+      `none of the ${usable.length} held-out good images could be read for the threshold`,
+      {
+        subject: o.images,
+        fix: 'replace the unreadable images (the log names them) or pass --holdout 0',
+      },
+    );
+  }
   const calibration = calibrate(scored.map((s) => s.score));
   r.timings.lap('threshold', t);
   r.timings.lap('total', r.timings.started);
   const manifest: Manifest = {
     ...partial,
-    threshold: { value: calibration.max, rule: 'max-good-train', margin: 0 },
+    threshold: { value: calibration.max, rule, margin: 0 },
     calibration,
   };
   await writeManifest(o.out, manifest);
   log.info(
     { threshold: calibration.max, calibration, timings: r.timings.seconds },
-    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)}`,
+    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)} (the highest of ${scored.length} ${holdout.length ? 'held-out' : 'training'} good images)`,
   );
   return manifest;
 }

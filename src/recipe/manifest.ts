@@ -25,7 +25,7 @@ export interface Manifest {
   input: InputSpec;
   outputs: { score: string; map: string; mapWidth: number; mapHeight: number };
   model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };
-  threshold: { value: number; rule: 'max-good-train'; margin: number };
+  threshold: { value: number; rule: 'max-good-train' | 'max-good-holdout'; margin: number };
   calibration: Calibration;
   params: Record<string, unknown>;
   provenance: {
@@ -35,6 +35,8 @@ export interface Manifest {
     host: string;
     backbone: { file: string; sha256: string; layers: string[]; metadata: Record<string, string> };
     trainImages: { dir: string; used: number; skipped: { file: string; reason: string }[] };
+    /** The good images (names in trainImages.dir) held out of the statistics and scored for the threshold. */
+    holdoutImages?: string[];
     timingsSeconds: Record<string, number>;
   };
 }

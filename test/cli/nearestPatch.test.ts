@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RecipeModel } from '../../src/inference/recipeModel.js';
+import { scoreFiles } from '../../src/recipe/scoreFiles.js';
 import { gaussianFitArgs, logLines, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { SHARED_BACKBONE } from '../helpers/paths.js';
@@ -27,7 +30,8 @@ const fitArgs = (images: string, out: string, extra: string[] = []): string[] =>
 interface Manifest {
   method: string;
   params: Record<string, unknown>;
-  threshold: { value: number };
+  threshold: { value: number; rule: string };
+  provenance: { trainImages: { used: number }; holdoutImages?: string[] };
   calibration: { max: number; n: number };
   model: { files: string[] };
 }
@@ -40,6 +44,18 @@ interface Report {
 }
 
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+/** Image scores of `files` through the recipe in `dir`, in process. */
+async function scoreImages(dir: string, files: string[]): Promise<number[]> {
+  const log = pino({ level: 'silent' });
+  const model = await RecipeModel.load(dir, { providers: ['cpu'], threads: 1 }, log);
+  try {
+    const { scored } = await scoreFiles(model, files, { batchSize: 8, keepMaps: false, log });
+    return scored.map((s) => s.score);
+  } finally {
+    await model.close();
+  }
+}
 
 /** No user-facing failure may end in a stack trace. */
 function expectUsageError(r: { code: number | null; stderr: string }, message: RegExp): void {
@@ -124,6 +140,38 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     expect(m.params).toMatchObject({ bankSize: 2000, candidates: 2000, score: 'max', neighbours: null });
   }, 180_000);
 
+  it('--holdout: the threshold comes from good images the bank never saw, so it is not biased low', async () => {
+    const out = path.join(tempDir('np-holdout'), 'recipe');
+    const r = await runCli(
+      fitArgs(good, out, ['--bank', '400', '--pool', '3000', '--chunk', '150', '--holdout', '0.2']),
+    );
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const m = readJson<Manifest>(path.join(out, 'manifest.json'));
+    // Every 5th of the 20 images in name order is held out; the bank learns from the other 16.
+    expect(m.provenance.holdoutImages).toHaveLength(4);
+    expect(m.provenance.trainImages.used).toBe(16);
+    expect(m.params.trainingPatches).toBe(16 * 24 * 24);
+    expect(m.calibration.n).toBe(4);
+    expect(m.threshold).toMatchObject({ rule: 'max-good-holdout', value: m.calibration.max });
+    // The held-out images are scored through the recipe: eval of exactly them gives the same highest score.
+    const heldOut = m.provenance.holdoutImages!.map((f) => path.join(good, f));
+    const scores = await scoreImages(out, heldOut);
+    expect(Math.max(...scores)).toBeCloseTo(m.threshold.value, 4);
+    // Images in the bank score lower than unseen good images: the training-image threshold is too low.
+    const trainOnly = path.join(tempDir('np-holdout-train'), 'recipe');
+    const t = await runCli(fitArgs(good, trainOnly, ['--bank', '400', '--pool', '3000', '--chunk', '150']));
+    expect(t.code, t.stderr.slice(-3000)).toBe(0);
+    const mt = readJson<Manifest>(path.join(trainOnly, 'manifest.json'));
+    expect(mt.threshold.rule).toBe('max-good-train');
+    expect(m.calibration.max).toBeGreaterThan(mt.calibration.max);
+
+    // Too small a fraction of these 20 images holds out none: refused, with the smallest that works.
+    const none = await runCli(fitArgs(good, path.join(tempDir('np-ho0'), 'r'), ['--holdout', '0.04']));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/--holdout 0.04 of the 20 good images .* holds out none/);
+    expect(none.stderr).toMatch(/raise --holdout to at least 0.050/);
+  }, 240_000);
+
   it('usage errors name the option and what is allowed', async () => {
     const out = path.join(tempDir('np-bad'), 'r');
     expectUsageError(
@@ -137,6 +185,10 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     expectUsageError(
       await runCli(fitArgs(good, out, ['--score', 'mean'])),
       /--score mean is not valid: one of reweighted, max/,
+    );
+    expectUsageError(
+      await runCli(fitArgs(good, out, ['--holdout', '0.7'])),
+      /--holdout 0.7 is not valid: a fraction in \[0, 0.5\]/,
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--bank', '5000', '--pool', '100'])),
