@@ -17,7 +17,6 @@ const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof OnnxProt
 const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = path.join(ROOT, 'scripts', 'export_backbone.py');
 const MNV2_WEIGHTS = path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth');
-const STRIDES = [4, 8, 16, 32];
 const SLOW = 300_000;
 
 // Max |a-b| relative to max |reference|. Measured (torch 1.13 / ORT 1.30, 2-core CPU): our
@@ -112,9 +111,9 @@ async function checkAgainstReference(
   try {
     const out = await run(session, Float32Array.from(ref.input.data), ref.input.dims);
     const rels: Record<string, number> = {};
-    for (const [i, name] of names.entries()) {
+    for (const name of names) {
       const expected = ref.outputs[name];
-      const stride = STRIDES[i];
+      const stride = strideOf(name);
       expect(expected.dims).toEqual([2, channelsOf(name), 96 / stride, 128 / stride]);
       expect(out[name].dims).toEqual(expected.dims);
       const { rel } = relDiff(out[name].data as Float32Array, expected.data);
@@ -133,6 +132,12 @@ function channelsOf(name: string): number {
   return Number(m[1]);
 }
 
+function strideOf(name: string): number {
+  const m = /^s(\d+)_\d+ch$/.exec(name);
+  if (!m) throw new Error(`not a level name: ${name}`);
+  return Number(m[1]);
+}
+
 function expectBackboneMetadata(
   meta: Record<string, string>,
   arch: string,
@@ -143,7 +148,7 @@ function expectBackboneMetadata(
     'inspectd.kind': 'backbone',
     'inspectd.arch': arch,
     'inspectd.outputs': names.join(','),
-    'inspectd.strides': '4,8,16,32',
+    'inspectd.strides': names.map(strideOf).join(','),
     'inspectd.mean': '0.485,0.456,0.406',
     'inspectd.std': '0.229,0.224,0.225',
     'inspectd.color': 'rgb',
@@ -184,17 +189,30 @@ describe('scripts/export_backbone.py', () => {
   });
 
   it(
-    'exports mobilenet_v2 from the shared .pth identically to the shared feature model',
+    'exports mobilenet_v2 from the shared .pth identically to the shared feature model, plus s16_64ch',
     async () => {
-      const names = ['s4_24ch', 's8_32ch', 's16_96ch', 's32_320ch'];
+      // s16_64ch is ours (features[10]); the shared model has the other four.
+      const names = ['s4_24ch', 's8_32ch', 's16_64ch', 's16_96ch', 's32_320ch'];
+      const sharedNames = names.filter((n) => n !== 's16_64ch');
       const out = path.join(tmp, 'mnv2.onnx');
-      await exportOk(['--arch', 'mobilenet_v2', '--weights', MNV2_WEIGHTS, '--out', out]);
+      const ref = path.join(tmp, 'mnv2.json');
+      await exportOk([
+        '--arch',
+        'mobilenet_v2',
+        '--weights',
+        MNV2_WEIGHTS,
+        '--out',
+        out,
+        '--dump-reference',
+        ref,
+      ]);
 
       const buf = await readFile(out);
       const sha = createHash('sha256')
         .update(await readFile(MNV2_WEIGHTS))
         .digest('hex');
       expectBackboneMetadata(metadata(buf), 'mobilenet_v2', names, sha);
+      console.info('mobilenet_v2 ORT vs torch, max rel diff:', await checkAgainstReference(out, ref, names));
 
       const ours = await ort.InferenceSession.create(buf);
       const shared = await ort.InferenceSession.create(SHARED_BACKBONE);
@@ -204,9 +222,11 @@ describe('scripts/export_backbone.py', () => {
         const x = randn(2 * 3 * 224 * 224, 1234);
         const a = await run(ours, x, dims);
         const b = await run(shared, x, dims);
+        expect(a.s16_64ch.dims).toEqual([2, 64, 14, 14]);
         const rels: Record<string, number> = {};
-        for (const [i, name] of names.entries()) {
-          expect(a[name].dims).toEqual([2, channelsOf(name), 224 / STRIDES[i], 224 / STRIDES[i]]);
+        for (const name of sharedNames) {
+          const s = strideOf(name);
+          expect(a[name].dims).toEqual([2, channelsOf(name), 224 / s, 224 / s]);
           expect(a[name].dims).toEqual(b[name].dims);
           const { rel } = relDiff(a[name].data as Float32Array, b[name].data as Float32Array);
           expect(rel, name).toBeLessThan(REL_TOL);
@@ -241,8 +261,8 @@ describe('scripts/export_backbone.py', () => {
           [3, 97, 130],
         ]) {
           const y = await run(session, randn(n * 3 * h * w, h), [n, 3, h, w]);
-          for (const [i, name] of names.entries()) {
-            const s = STRIDES[i];
+          for (const name of names) {
+            const s = strideOf(name);
             expect(y[name].dims, `${name} at ${h}x${w}`).toEqual([
               n,
               channelsOf(name),
@@ -361,7 +381,7 @@ describe('scripts/export_backbone.py', () => {
       ]);
       expectCleanFailure(r);
       expect(r.stderr).toContain('s8_64ch');
-      expect(r.stderr).toContain('s4_24ch, s8_32ch, s16_96ch, s32_320ch');
+      expect(r.stderr).toContain('s4_24ch, s8_32ch, s16_64ch, s16_96ch, s32_320ch');
 
       r = await runExport(['--arch', 'resnet18', '--out', out]);
       expectCleanFailure(r);
