@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: inspectd's fit and eval beside the reference PaDiM (../shared/tools/padim_reference.py) on the
 // same data in the same command, reported as ratios (this machine's speed cancels out); the nearest-patch
-// recipe (default settings) beside the Gaussian one in the same run. Peak memory of each
+// recipe (README's settings) beside the Gaussian one in the same run. Peak memory of each
 // process from getrusage(RUSAGE_CHILDREN) via a tiny Python wrapper.
 // Usage: node scripts/bench.mjs [dataset ...]   (default: magnetic_tile mpdd_metal_plate)
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,8 @@ const shared = process.env.INSPECTD_SHARED ?? path.resolve(root, '..', 'shared')
 const python = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const cli = path.join(root, 'dist', 'cli', 'main.js');
 const out = path.join(root, 'var', 'bench');
+const NP_LAYERS = 's16_64ch,s16_96ch';
+const sharedBackbone = path.join(shared, 'models', 'mobilenet_v2_features.onnx');
 mkdirSync(out, { recursive: true });
 
 /** Runs a command; returns wall seconds, peak RSS (MiB), stdout and stderr. */
@@ -32,6 +34,21 @@ function measure(cmd, args, env = {}) {
   return { wall: m.wall, rssMiB: m.maxrss_kib / 1024, stdout: r.stdout, stderr: r.stderr };
 }
 
+// The nearest-patch recipe's backbone: the shared MobileNetV2 weights exported with the s16_64ch level, which
+// the shared feature model does not have (README "Nearest-patch recipes").
+const npBackbone = path.join(out, 'mobilenet_v2_s16.onnx');
+measure(python, [
+  path.join(root, 'scripts', 'export_backbone.py'),
+  '--arch',
+  'mobilenet_v2',
+  '--weights',
+  path.join(shared, 'models', 'mobilenet_v2_imagenet.pth'),
+  '--levels',
+  NP_LAYERS,
+  '--out',
+  npBackbone,
+]);
+
 const datasets = process.argv.slice(2).length ? process.argv.slice(2) : ['magnetic_tile', 'mpdd_metal_plate'];
 const rows = [];
 for (const name of datasets) {
@@ -46,14 +63,17 @@ for (const name of datasets) {
   const refScore = Number(/score_ms\/img ([\d.]+)/.exec(ref.stdout)[1]);
   const refAuroc = /\{([^}]*)\}/.exec(ref.stdout)[1];
 
-  const gaussian = fitAndEval(name, data, 'gaussian', 's4_24ch,s8_32ch,s16_96ch', ['--eps', '0.01']);
+  const gaussian = fitAndEval(name, data, 'gaussian', sharedBackbone, 's4_24ch,s8_32ch,s16_96ch', [
+    '--eps',
+    '0.01',
+  ]);
   const timings = gaussian.timings;
   const rep = gaussian.report;
   // Like for like with the reference's fit_s: features + moments + inverse (without writing the model and
   // without scoring the good images for the threshold, which the reference does not do).
   const ourFit = timings.features_and_moments + timings.inverse;
   // The nearest-patch recipe as README "Nearest-patch recipes" recommends (default settings), in the same run.
-  const np = fitAndEval(name, data, 'nearest-patch', 's8_32ch,s16_96ch', []);
+  const np = fitAndEval(name, data, 'nearest-patch', npBackbone, NP_LAYERS, []);
   rows.push({
     dataset: name,
     reference: {
@@ -82,7 +102,7 @@ for (const name of datasets) {
 writeFileSync(path.join(out, 'bench.json'), JSON.stringify(rows, null, 2));
 
 /** inspectd fit + eval of one method on one dataset (reference configuration); timings, memory, AUROCs. */
-function fitAndEval(name, data, method, layers, extra) {
+function fitAndEval(name, data, method, backbone, layers, extra) {
   const recipe = path.join(out, method === 'gaussian' ? `recipe-${name}` : `recipe-${name}-${method}`);
   const fit = measure(
     process.execPath,
@@ -92,7 +112,7 @@ function fitAndEval(name, data, method, layers, extra) {
       '--method',
       method,
       '--backbone',
-      path.join(shared, 'models', 'mobilenet_v2_features.onnx'),
+      backbone,
       '--layers',
       layers,
       '--size',
