@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { AutoencoderFitOptions } from '../fit/fitAutoencoder.js';
 import { fitGaussian } from '../fit/fitGaussian.js';
 import {
@@ -8,6 +9,8 @@ import {
 } from '../fit/fitNearestPatch.js';
 import { fitHybrid } from '../fit/fitHybrid.js';
 import { fitMultilevel } from '../fit/fitMultilevel.js';
+import { fitWithRefit, type RefitOptions } from '../fit/refit.js';
+import type { Manifest } from '../recipe/manifest.js';
 import {
   commandContext,
   intOption,
@@ -18,11 +21,13 @@ import {
 } from './common.js';
 
 export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE --layers NAME,NAME,... --size N --images DIR --out DIR
-         [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--holdout F] [--config FILE]
+         [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--holdout F [--refit]]
+         [--config FILE]
 
   Fits a recipe from a folder of good images and writes DIR/model.onnx + DIR/manifest.json.
   --holdout   (every method) keep this fraction of the good images out of the fit and set the threshold from
               them; default 0: the threshold is the highest score of the training images themselves
+  --refit     (with --holdout) then fit again on every image and keep that threshold: twice the fit time
   --layers    backbone outputs to fuse (e.g. s4_24ch,s8_32ch,s16_96ch)
   --size      input size in pixels (square), e.g. 224
   --channels  keep a fixed-seed random subset of K fused channels (PaDiM); default all
@@ -62,6 +67,7 @@ export async function fitCommand(argv: string[]): Promise<number> {
       'batch-size': { type: 'string' },
       'min-images': { type: 'string' },
       holdout: { type: 'string' },
+      refit: { type: 'boolean' },
       config: { type: 'string' },
       ...Object.fromEntries(NEAREST_PATCH_FLAGS.map((f) => [f, { type: 'string' as const }])),
     },
@@ -91,10 +97,11 @@ export async function fitCommand(argv: string[]): Promise<number> {
     ...commonFitOptions(v, out, config, session),
   };
   if (v.method === 'nearest-patch') {
-    await fitNearestPatch({ ...base, ...nearestPatchOptions(v) }, log);
+    await withRefit(v, { ...base, ...nearestPatchOptions(v) }, fitNearestPatch, log);
     return 0;
   }
-  await fitGaussian(
+  await withRefit(
+    v,
     {
       ...base,
       eps: numberOption(v, 'eps', config.fit.eps, (n) => n > 0, 'a number > 0'),
@@ -104,9 +111,25 @@ export async function fitCommand(argv: string[]): Promise<number> {
           : numberOption(v, 'channels', 0, (n) => Number.isInteger(n) && n >= 1, 'a positive integer'),
       channelSeed: config.fit.channelSeed,
     },
+    fitGaussian,
     log,
   );
   return 0;
+}
+
+/** The fit itself, or with --refit two fits: one that holds images out for the threshold, one on all. */
+function withRefit<O extends RefitOptions>(
+  v: Record<string, unknown>,
+  o: O,
+  fit: (o: O, log: Logger) => Promise<Manifest>,
+  log: Logger,
+): Promise<Manifest> {
+  if (v.refit === undefined) return fit(o, log);
+  if (!(o.holdout > 0))
+    throw new UsageError(
+      `--refit needs --holdout F (a fraction > 0) to take the threshold from\n\n${FIT_USAGE}`,
+    );
+  return fitWithRefit(o, fit, log);
 }
 
 const NEAREST_PATCH_FLAGS = [
@@ -192,6 +215,6 @@ async function fitAutoencoderCommand(
     size: v.size === undefined ? undefined : sizeOption(v, 0),
     ...commonFitOptions(v, String(v.out), config, session),
   };
-  await (method === 'hybrid' ? fitHybrid(o, log) : fitMultilevel(o, log));
+  await withRefit(v, o, method === 'hybrid' ? fitHybrid : fitMultilevel, log);
   return 0;
 }

@@ -16,7 +16,13 @@ import { writeModel } from '../onnx/modelFile.js';
 import type { ValueInfoProto } from '../onnx/proto.js';
 import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import { listImages } from '../preprocess/imageFiles.js';
-import { MANIFEST_SCHEMA, MODEL_FILE, writeManifest, type Manifest } from '../recipe/manifest.js';
+import {
+  MANIFEST_SCHEMA,
+  MODEL_FILE,
+  writeManifest,
+  type Calibration,
+  type Manifest,
+} from '../recipe/manifest.js';
 import { ensureWritableDir } from '../recipe/outputDir.js';
 import { scoreFiles } from '../recipe/scoreFiles.js';
 import { calibrate } from '../scoring/calibration.js';
@@ -38,7 +44,17 @@ export interface FitBaseOptions {
    * threshold comes from the training images themselves (S003), which a memory bank scores too low.
    */
   holdout: number;
+  /** Set by `fitWithRefit`: the threshold a first fit took from held-out images; no scoring pass here. */
+  presetThreshold?: PresetThreshold;
   session: SessionOptions;
+}
+
+/** A threshold carried over from a fit that held images out (see refit.ts). */
+export interface PresetThreshold {
+  calibration: Calibration;
+  holdoutImages: string[];
+  /** The first fit's whole time, for the provenance. */
+  seconds: number;
 }
 
 /** Seconds per fit step, rounded to 10 ms, for the manifest's provenance. */
@@ -189,8 +205,10 @@ export interface FinishRecipe {
  * when there are any, else the training images) and the calibration statistics, the manifest written last.
  */
 export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logger): Promise<Manifest> {
-  const { bb, input, files, holdout } = r.start;
-  const rule = holdout.length ? 'max-good-holdout' : 'max-good-train';
+  const { bb, input } = r.start;
+  const preset = o.presetThreshold;
+  const holdout = preset ? preset.holdoutImages : r.start.holdout.map((f) => path.basename(f));
+  const rule = preset ? 'max-good-holdout-refit' : holdout.length ? 'max-good-holdout' : 'max-good-train';
   let t = performance.now();
   const model = appendHead(
     bb.model,
@@ -239,10 +257,35 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
         metadata: bb.metadata,
       },
       trainImages: { dir: path.resolve(o.images), used: r.used, skipped: r.skipped },
-      ...(holdout.length ? { holdoutImages: holdout.map((f) => path.basename(f)) } : {}),
+      ...(holdout.length ? { holdoutImages: holdout } : {}),
       timingsSeconds: r.timings.seconds,
     },
   };
+  const calibration = preset?.calibration ?? (await scoreForThreshold(o, r, partial, log));
+  if (preset) r.timings.seconds.threshold_fit = preset.seconds;
+  else r.timings.lap('threshold', t);
+  r.timings.lap('total', r.timings.started);
+  const manifest: Manifest = {
+    ...partial,
+    threshold: { value: calibration.max, rule, margin: 0 },
+    calibration,
+  };
+  await writeManifest(o.out, manifest);
+  log.info(
+    { threshold: calibration.max, calibration, timings: r.timings.seconds },
+    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)} (the highest of ${calibration.n} ${holdout.length ? 'held-out' : 'training'} good images${preset ? ', scored by the fit without them' : ''})`,
+  );
+  return manifest;
+}
+
+/** The good images scored through the new recipe: the held-out ones when there are any, else the training ones. */
+async function scoreForThreshold(
+  o: FitBaseOptions,
+  r: FinishRecipe,
+  partial: Manifest,
+  log: Logger,
+): Promise<Calibration> {
+  const { files, holdout } = r.start;
   const recipe = await RecipeModel.open(o.out, partial, o.session, log);
   const usable = holdout.length ? holdout : files.filter((f) => !r.skipped.some((s) => s.file === f));
   const { scored } = await scoreFiles(recipe, usable, {
@@ -264,20 +307,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
       },
     );
   }
-  const calibration = calibrate(scored.map((s) => s.score));
-  r.timings.lap('threshold', t);
-  r.timings.lap('total', r.timings.started);
-  const manifest: Manifest = {
-    ...partial,
-    threshold: { value: calibration.max, rule, margin: 0 },
-    calibration,
-  };
-  await writeManifest(o.out, manifest);
-  log.info(
-    { threshold: calibration.max, calibration, timings: r.timings.seconds },
-    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)} (the highest of ${scored.length} ${holdout.length ? 'held-out' : 'training'} good images)`,
-  );
-  return manifest;
+  return calibrate(scored.map((s) => s.score));
 }
 
 async function filesBytes(dir: string, names: string[]): Promise<number> {

@@ -25,7 +25,11 @@ export interface Manifest {
   input: InputSpec;
   outputs: { score: string; map: string; mapWidth: number; mapHeight: number };
   model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };
-  threshold: { value: number; rule: 'max-good-train' | 'max-good-holdout'; margin: number };
+  threshold: {
+    value: number;
+    rule: 'max-good-train' | 'max-good-holdout' | 'max-good-holdout-refit';
+    margin: number;
+  };
   calibration: Calibration;
   params: Record<string, unknown>;
   provenance: {

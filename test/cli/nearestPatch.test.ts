@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,11 @@ interface Manifest {
   method: string;
   params: Record<string, unknown>;
   threshold: { value: number; rule: string };
-  provenance: { trainImages: { used: number }; holdoutImages?: string[] };
+  provenance: {
+    trainImages: { used: number };
+    holdoutImages?: string[];
+    timingsSeconds: Record<string, number>;
+  };
   calibration: { max: number; n: number };
   model: { files: string[] };
 }
@@ -165,6 +169,34 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     expect(mt.threshold.rule).toBe('max-good-train');
     expect(m.calibration.max).toBeGreaterThan(mt.calibration.max);
 
+    // --refit: the same held-out fit sets the threshold, then the bank learns from all 20 images.
+    const refit = path.join(tempDir('np-refit'), 'recipe');
+    const rr = await runCli(
+      fitArgs(good, refit, [
+        '--bank',
+        '400',
+        '--pool',
+        '3000',
+        '--chunk',
+        '150',
+        '--holdout',
+        '0.2',
+        '--refit',
+      ]),
+    );
+    expect(rr.code, rr.stderr.slice(-3000)).toBe(0);
+    const mr = readJson<Manifest>(path.join(refit, 'manifest.json'));
+    expect(mr.provenance.trainImages.used).toBe(20);
+    expect(mr.params.trainingPatches).toBe(20 * 24 * 24);
+    expect(mr.provenance.holdoutImages).toEqual(m.provenance.holdoutImages);
+    expect(mr.threshold.rule).toBe('max-good-holdout-refit');
+    expect(mr.threshold.value).toBeCloseTo(m.threshold.value, 5);
+    expect(mr.calibration.n).toBe(4);
+    expect(mr.provenance.timingsSeconds.threshold_fit).toBeGreaterThan(0);
+    expect(existsSync(path.join(refit, '.threshold-fit'))).toBe(false);
+    // The refitted bank has seen the held-out images: they score lower there than the threshold they set.
+    expect(Math.max(...(await scoreImages(refit, heldOut)))).toBeLessThan(mr.threshold.value);
+
     // Too small a fraction of these 20 images holds out none: refused, with the smallest that works.
     const none = await runCli(fitArgs(good, path.join(tempDir('np-ho0'), 'r'), ['--holdout', '0.04']));
     expect(none.code).toBe(1);
@@ -185,6 +217,10 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     expectUsageError(
       await runCli(fitArgs(good, out, ['--score', 'mean'])),
       /--score mean is not valid: one of reweighted, max/,
+    );
+    expectUsageError(
+      await runCli(fitArgs(good, out, ['--refit'])),
+      /--refit needs --holdout F \(a fraction > 0\)/,
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--holdout', '0.7'])),
