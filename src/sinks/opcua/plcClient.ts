@@ -20,7 +20,9 @@ import { securityMode, securityPolicy } from './server.js';
 import type { OpcuaClientSettings, PlcNodes } from './settings.js';
 
 type Field = Exclude<keyof PlcNodes, 'camera'>;
-const FIELDS: Field[] = ['verdict', 'score', 'resultId', 'partId'];
+// ResultId last: one Write request carries them all in this order, so a PLC that watches ResultId (and a
+// server that applies the request in order, as node-opcua does) never sees a new id beside an old PartId.
+const FIELDS: Field[] = ['verdict', 'score', 'partId', 'resultId'];
 
 /** A verdict field as the PLC node's own type wants it (a Boolean verdict may land in an Int or a String). */
 export function plcValue(field: Field, v: Verdict, type: DataType): { dataType: DataType; value: unknown } {
@@ -179,8 +181,11 @@ export class PlcClient {
         session.on('keepalive_failure', () =>
           this.log.warn({ url }, `PLC ${url}: session keep-alive failed`),
         );
-        this.session = session;
+        // Types first: flush() writes once `session` is set, and a field whose type is not yet known would be
+        // left out of the write (CI saw a verdict land without its PartId).
         await this.resolveTypes(session);
+        if (this.stopped) return;
+        this.session = session;
         this.log.info({ url }, `connected to PLC ${url} (client mode)`);
         await this.flush();
       } catch (e) {
@@ -198,6 +203,7 @@ export class PlcClient {
         try {
           this.types.set(id, await session.getBuiltInDataType(coerceNodeId(id)));
         } catch (e) {
+          if (this.stopped) return;
           this.log.error({ node: id, err: messageOf(e) }, `PLC node ${id} cannot be read: ${messageOf(e)}`);
         }
       }
