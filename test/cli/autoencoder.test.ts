@@ -3,9 +3,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runProcess } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
-import { ROOT, SHARED_BACKBONE } from '../helpers/paths.js';
+import { PYTHON, ROOT, SHARED_BACKBONE } from '../helpers/paths.js';
 
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const SLOW = 180_000;
 
 interface Manifest {

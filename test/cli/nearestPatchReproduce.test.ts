@@ -3,9 +3,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runProcess } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { DATASETS, ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { DATASETS, PYTHON, ROOT, SHARED_MODELS } from '../helpers/paths.js';
 
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const LAYERS = 's16_64ch,s16_96ch';
 
 interface Report {

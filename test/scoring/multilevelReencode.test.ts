@@ -7,10 +7,9 @@ import { reencode } from '../../src/scoring/reconstruction/reencode.js';
 import { runProcess } from '../helpers/cli.js';
 import { goodImagesFolder, tempDir } from '../helpers/fixtures.js';
 import { ort, sessionFor } from '../helpers/onnx.js';
-import { ROOT } from '../helpers/paths.js';
+import { PYTHON, ROOT } from '../helpers/paths.js';
 import { gaussianSamples, rng } from '../helpers/random.js';
 
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const S = 64;
 const N = 2;
 const LEVELS = ['e1', 'e2', 'e3', 'e4'];

@@ -8,13 +8,11 @@ import * as ort from 'onnxruntime-node';
 import type * as OnnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess, type CliResult } from '../helpers/cli.js';
-import { ROOT, SHARED_BACKBONE, SHARED_MODELS } from '../helpers/paths.js';
+import { PYTHON, ROOT, SHARED_BACKBONE, SHARED_MODELS } from '../helpers/paths.js';
 
 // onnx-proto is CommonJS; require keeps its namespace shape, the type import keeps it typed.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof OnnxProto;
 
-// Debian's python3 has torch; the python3 first on PATH may not.
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = path.join(ROOT, 'scripts', 'export_backbone.py');
 const MNV2_WEIGHTS = path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth');
 const SLOW = 300_000;

@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { runProcess } from '../helpers/cli.js';
-import { ROOT } from '../helpers/paths.js';
-
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
+import { PYTHON, ROOT } from '../helpers/paths.js';
 
 // The losses are torch code: their unit tests are Python (unittest), run here so `vitest` covers them.
 it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian penalty, SSIM, adversarial)', async () => {

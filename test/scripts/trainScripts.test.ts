@@ -7,12 +7,10 @@ import type * as OnnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runProcess, type CliResult } from '../helpers/cli.js';
 import { goodImagesFolder, tempDir } from '../helpers/fixtures.js';
-import { ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { PYTHON, ROOT, SHARED_MODELS } from '../helpers/paths.js';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof OnnxProto;
 
-// Debian's python3 has torch; the python3 first on PATH may not.
-const PYTHON = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const HYBRID = path.join(ROOT, 'scripts', 'train_hybrid.py');
 const MULTILEVEL = path.join(ROOT, 'scripts', 'train_multilevel.py');
 const MNV2_WEIGHTS = path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth');
