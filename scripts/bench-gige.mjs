@@ -14,8 +14,8 @@ import pino from 'pino';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { GigeSource } = await import(path.join(root, 'dist/sources/gige/gigeSource.js'));
-const { gigeOptionSpecs } = await import(path.join(root, 'dist/sources/gige/gigeOptions.js'));
-const { applySpecs } = await import(path.join(root, 'dist/config/options.js'));
+const { gigeSettings } = await import(path.join(root, 'dist/sources/gige/settings.js'));
+const { validateSettings, formatProblem } = await import(path.join(root, 'dist/core/settings.js'));
 const { discover } = await import(path.join(root, 'dist/sources/gige/discovery.js'));
 
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -53,14 +53,14 @@ async function startCamera() {
 
 async function runInspectd(camPid, rate) {
   const problems = [];
-  const o = applySpecs(
-    gigeOptionSpecs,
+  const options = validateSettings(
+    gigeSettings,
     { address: IP, width: W, height: H, pixelFormat: 'Mono8', frameRate: rate },
     'source',
     problems,
   );
-  if (problems.length) throw new Error(JSON.stringify(problems));
-  const src = new GigeSource({ id: 'bench', ...o }, pino({ level: 'warn' }));
+  if (problems.length) throw new Error(problems.map(formatProblem).join('\n'));
+  const src = new GigeSource({ id: 'bench', options, log: pino({ level: 'warn' }) });
   let frames = 0;
   let bytes = 0;
   let t0 = 0;
@@ -87,14 +87,14 @@ async function runInspectd(camPid, rate) {
   const s = src.stats();
   await src.close();
   await counting;
-  const seen = s.frames + s.framesIncomplete + s.framesLost;
+  const seen = s.framesIn + s.framesIncomplete + s.framesLost;
   return {
     frames,
     bytes,
     secs,
     cpu: (cpu.user + cpu.system) / 1e6,
     camCpu,
-    complete: s.frames / Math.max(1, seen),
+    complete: s.framesIn / Math.max(1, seen),
   };
 }
 

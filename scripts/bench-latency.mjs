@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 // Per-frame latency of the daemon's pipeline against onnxruntime alone, same recipe, same frames, same process.
 //   raw:      session.run on frames already preprocessed (the floor: what the model costs)
-//   pipeline: CameraPipeline with a sim camera delivering raw RGB frames (as a GigE camera would), paced below
-//             capacity so queueing is not measured: preprocess + inference + decision + sinks (MQTT to an embedded
-//             broker, so serialization and publishing count too)
+//   pipeline: the daemon's Line with a sim camera delivering raw RGB frames (as a GigE camera would), paced below
+//             capacity so queueing is not measured: preprocess + inference + decision + history + sinks (MQTT to
+//             an embedded broker, so serialization and publishing count too)
 // Prints p50/p99 of each and their ratio, plus peak RSS. Usage: node scripts/bench-latency.mjs [frames] [recipe dir]
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const d = (p) => import(path.join(root, 'dist', p));
-const { RecipeModel } = await d('inference/recipeModel.js');
-const { CameraPipeline } = await d('pipeline/cameraPipeline.js');
+const { RecipeModel } = await d('recipe/recipeModel.js');
 const { SimSource } = await d('sources/sim/simSource.js');
 const { prepareFrame } = await d('preprocess/frame.js');
-const { Metrics } = await d('app/metrics.js');
+const { Metrics } = await d('core/metrics.js');
+const { MemoryHistory } = await d('core/history.js');
+const { Line } = await d('app/line.js');
+const { loadConfig } = await d('config/load.js');
 const { MqttSink } = await d('sinks/mqtt/mqttSink.js');
-const { EmbeddedBroker } = await d('sinks/mqtt/embeddedBroker.js');
 
 const n = Number(process.argv[2] ?? 300);
 const recipeDir = process.argv[3] ?? path.join(root, 'models', 'demo');
@@ -30,11 +33,11 @@ const pct = (xs, q) => {
 
 const model = await RecipeModel.load(recipeDir, session, log);
 const spec = model.manifest.input;
-const simOpts = { id: 'bench', width: 256, height: 256, fps: 0, defectRate: 0.25, seed: 3, count: n };
+const simOpts = { width: 256, height: 256, fps: 0, defectRate: 0.25, seed: 3 };
 
 // Raw: the same frames, preprocessed beforehand; only session.run is timed.
 const tensors = [];
-for await (const f of new SimSource(simOpts, log).frames())
+for await (const f of new SimSource({ id: 'bench', options: { ...simOpts, count: n }, log }).frames())
   tensors.push((await prepareFrame(f, spec)).tensor);
 for (let i = 0; i < 10; i++) await model.score(tensors[i % tensors.length], 1); // warm-up
 const raw = [];
@@ -44,35 +47,56 @@ for (const t of tensors) {
   raw.push(performance.now() - t0);
 }
 
-// Pipeline: frames paced at ~1/3 of what raw inference could take, so each frame finds the pipeline idle.
-const broker = new EmbeddedBroker('127.0.0.1', 0, log);
-await broker.start();
-const metrics = new Metrics();
-const mqtt = new MqttSink(
-  {
-    url: broker.url,
-    prefix: 'bench',
+// Pipeline: the daemon's line (sim camera -> pipeline -> history -> sinks), frames paced at ~1/3 of what raw
+// inference could take, so each frame finds the pipeline idle. MQTT goes to its embedded broker.
+// Well below capacity (inference plus a few ms of preprocessing, times three), so no frame waits for another.
+const fps = Math.max(1, Math.floor(1000 / (3 * (pct(raw, 0.5) + 5))));
+const dir = mkdtempSync(path.join(os.tmpdir(), 'inspectd-bench-'));
+writeFileSync(
+  path.join(dir, 'config.json'),
+  JSON.stringify({
     line: 'b',
-    clientId: '',
-    username: '',
-    password: '',
-    passwordFile: '',
-    tls: { ca: '', cert: '', key: '', rejectUnauthorized: true },
-    statsIntervalSec: 0,
-    maxQueued: 100000,
-  },
-  ['bench'],
-  { setRecipe: async () => '', activeRecipe: () => 'r', stats: () => ({}) },
-  log,
+    recipesDir: path.dirname(path.resolve(recipeDir)),
+    cameras: [
+      {
+        id: 'bench',
+        recipe: path.basename(path.resolve(recipeDir)),
+        source: { type: 'sim', ...simOpts, fps },
+        queue: { size: 4, policy: 'wait' },
+      },
+    ],
+    mqtt: { prefix: 'bench', statsIntervalSec: 0, maxQueued: 100000, embedded: { port: 0 } },
+  }),
 );
+const config = loadConfig(path.join(dir, 'config.json'), {});
+const metrics = new Metrics();
+const history = new MemoryHistory(config.history.perCamera);
+const line = new Line({
+  config,
+  recipes: { acquire: async () => model, release: async () => {} },
+  models: [model],
+  history,
+  metrics,
+  log,
+});
+const mqtt = new MqttSink({
+  settings: config.mqtt,
+  line: 'b',
+  cameras: line.cameras,
+  control: line,
+  history,
+  metrics,
+  log,
+});
 await mqtt.start();
-while (!mqtt.ready()) await new Promise((r) => setTimeout(r, 20));
+while (!mqtt.health().ready) await new Promise((r) => setTimeout(r, 20));
 const e2e = [];
 const stages = { preprocess: [], inference: [], decision: [], sinks: [] };
 const timing = {
   name: 'timing',
   start: async () => {},
-  ready: () => true,
+  health: () => ({ ready: true }),
+  stats: () => ({}),
   stop: async () => {},
   publish: (v) => {
     const sinks = performance.now() - doneAt(v);
@@ -89,27 +113,17 @@ const doneAt = (v) => decided.get(v.resultId) ?? performance.now();
 const marker = {
   name: 'marker',
   start: async () => {},
-  ready: () => true,
+  health: () => ({ ready: true }),
+  stats: () => ({}),
   stop: async () => {},
   publish: (v) => decided.set(v.resultId, performance.now()),
 };
-// Well below capacity (inference plus a few ms of preprocessing, times three), so no frame waits for another.
-const fps = Math.max(1, Math.floor(1000 / (3 * (pct(raw, 0.5) + 5))));
-const source = new SimSource({ ...simOpts, fps }, log);
-const p = new CameraPipeline(
-  { cameraId: 'bench', queueSize: 4, dropPolicy: 'wait', minRegionArea: 16, maxRegions: 16 },
-  source,
-  model,
-  'r',
-  [marker, mqtt, timing],
-  metrics,
-  log,
-);
-p.start();
+for (const sink of [marker, mqtt, timing]) line.addSink(sink);
+const p = line.pipelines[0];
+line.start();
 while (p.counts.ok + p.counts.ng < n) await new Promise((r) => setTimeout(r, 50));
-await p.stop(Date.now() + 5000);
+await line.stop(Date.now() + 5000);
 await mqtt.stop();
-await broker.stop();
 await model.close();
 
 const rssMiB = process.resourceUsage().maxRSS / 1024;

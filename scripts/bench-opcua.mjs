@@ -6,7 +6,7 @@
 //     mqtt       mqtt.js subscribed to the verdict topic (QoS 1): the baseline
 //     opcua tag  node-opcua client, data change of the camera's ResultId tag (sampling interval 0)
 //     opcua evt  node-opcua client, ResultReady event of the camera's VisionSystem
-//   Prints p50/p99 of each and the ratios to MQTT, for each publishing interval (opcua.minPublishingIntervalMs,
+//   Prints p50/p99 of each and the ratios to MQTT, for each publishing interval (opcua.minPublishingIntervalSec,
 //   requested by the client too): 50 ms (the default) and 10 ms, each with a fresh daemon.
 // Usage: node scripts/bench-opcua.mjs [results] [publishing interval ms ...]
 import { writeFileSync } from 'node:fs';
@@ -73,7 +73,7 @@ async function run(interval) {
       opcua: {
         enabled: true,
         port: opcuaPort,
-        minPublishingIntervalMs: interval,
+        minPublishingIntervalSec: interval / 1000,
         securityModes: ['None'],
         allowAnonymous: true,
         pkiDir: path.join(dir, 'pki'),
@@ -84,16 +84,17 @@ async function run(interval) {
 
   // Verdict time: a marker sink ahead of MQTT and OPC UA (sinks publish in list order, synchronously).
   const decided = new Map();
-  daemon['sinks'].unshift({
+  daemon.line['sinks'].unshift({
     name: 'marker',
     start: async () => {},
     stop: async () => {},
-    ready: () => true,
+    health: () => ({ ready: true }),
+    stats: () => ({}),
     publish: (v) => decided.set(v.resultId, performance.now()),
   });
   const arrived = { mqtt: new Map(), 'opcua tag': new Map(), 'opcua evt': new Map() };
 
-  const sub = await mqtt.connectAsync(daemon.mqttUrl);
+  const sub = await mqtt.connectAsync(daemon.sink('mqtt').brokerUrl);
   sub.on('message', (_t, payload) =>
     arrived.mqtt.set(JSON.parse(payload.toString()).resultId, performance.now()),
   );
@@ -104,7 +105,7 @@ async function run(interval) {
     securityMode: MessageSecurityMode.None,
     securityPolicy: SecurityPolicy.None,
   });
-  await client.connect(daemon.opcua.endpointUrl);
+  await client.connect(daemon.sink('opcua').endpointUrl);
   const session = await client.createSession();
   const mv = (await session.readNamespaceArray()).indexOf('http://opcfoundation.org/UA/MachineVision');
   const subscription = ClientSubscription.create(session, {

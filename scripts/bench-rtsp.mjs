@@ -20,7 +20,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const d = (p) => import(path.join(root, 'dist', p));
 const { RtspSource } = await d('sources/rtsp/rtspSource.js');
 const { ffmpegArgs } = await d('sources/rtsp/ffmpegArgs.js');
-const { rtspOptionSpecs } = await d('sources/rtsp/options.js');
+const { rtspSettings } = await d('sources/rtsp/settings.js');
+const { validateSettings } = await d('core/settings.js');
 
 const N = Number(process.argv[2] ?? 150);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -86,8 +87,8 @@ await new Promise((resolve, reject) => {
 const url = `rtsp://127.0.0.1:${port}/cam`;
 
 // ---- the runs
-const defaults = Object.fromEntries(Object.entries(rtspOptionSpecs).map(([k, s]) => [k, s.default]));
-const options = (w, h) => ({ ...defaults, id: 'bench', url, width: w, height: h, pixelFormat: 'rgb8' });
+const options = (w, h) =>
+  validateSettings(rtspSettings, { url, width: w, height: h, pixelFormat: 'rgb8' }, 'source', []);
 const sourceArgs = ffmpegArgs(options(224, 224));
 const input = sourceArgs.slice(0, sourceArgs.indexOf('-i') + 2);
 const decodeOnly = [...input, '-map', '0:v:0', '-an', '-frames:v', String(N), '-f', 'null', '-'];
@@ -136,7 +137,7 @@ function ffmpegChild() {
 
 /** The RtspSource, N frames pulled as the pipeline would: CPU of its ffmpeg child and of this process. */
 async function runSource(w, h) {
-  const src = new RtspSource(options(w, h), pino({ level: 'warn' }));
+  const src = new RtspSource({ id: 'bench', options: options(w, h), log: pino({ level: 'warn' }) });
   const cpu0 = process.cpuUsage();
   let n = 0;
   let result;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
-import { RecipeModel } from '../inference/recipeModel.js';
+import { RecipeModel } from '../recipe/recipeModel.js';
 import type { SessionOptions } from '../inference/session.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

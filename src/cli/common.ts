@@ -4,10 +4,16 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { SessionOptions } from '../inference/session.js';
+import { parseOptions, readFlags, type Flags, type FlagValues } from '../core/flags.js';
+import { flagHelp, usageLine } from './flags.js';
 
 export { UsageError };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The problems, then the command's usage: what was wrong and what is right, together. */
+export const usageError = (problems: string[], usage: string): UsageError =>
+  new UsageError(`${problems.join('\n')}\n\n${usage}`, { fix: 'see the usage above' });
 
 /** parseArgs with errors a user can act on (the command's usage is printed with them). */
 export function parseCommandArgs(
@@ -21,45 +27,24 @@ export function parseCommandArgs(
       string | boolean | undefined
     >;
   } catch (e) {
-    throw new UsageError(`${messageOf(e)}\n\n${usage}`, { fix: 'see the usage above' });
+    throw usageError([messageOf(e)], usage);
   }
 }
 
-export function requireOptions(values: Record<string, unknown>, names: string[], usage: string): void {
-  const missing = names.filter((n) => values[n] === undefined);
-  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n\n${usage}`);
+/** A command's flags read from argv and typed; anything missing or bad is thrown with the usage. */
+export function readCommandFlags<F extends Flags>(
+  argv: string[],
+  f: F,
+  usage: string,
+): Partial<FlagValues<F>> {
+  const { given, problems } = readFlags(f, parseCommandArgs(argv, parseOptions(f), usage));
+  if (problems.length) throw usageError(problems, usage);
+  return given;
 }
 
-export function numberOption(
-  values: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  check: (n: number) => boolean,
-  allowed: string,
-): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || !check(n))
-    throw new UsageError(`--${name} ${String(raw)} is not valid: ${allowed}`);
-  return n;
-}
-
-/** An integer option in [min, max], `fallback` when absent. */
-export const intOption = (
-  values: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number =>
-  numberOption(
-    values,
-    name,
-    fallback,
-    (n) => Number.isInteger(n) && n >= min && n <= max,
-    `an integer from ${min} to ${max}`,
-  );
+/** A command's usage: the usage line and the flags, from their declaration, around what it does. */
+export const commandUsage = (command: string, about: string, f: Flags): string =>
+  `${usageLine(command, f)}\n\n${about}\n\n${flagHelp(f)}`;
 
 /** Config (file + env) and a stderr logger: CLI commands keep stdout for their report. */
 export function commandContext(configFile: string | undefined): {

@@ -1,61 +1,66 @@
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { int, nonEmpty, text } from '../core/settings.js';
 import { evaluateRecipe } from '../eval/evaluate.js';
 import { writeOverlays } from '../eval/overlays.js';
 import { formatTable, toJsonReport } from '../eval/report.js';
 import { readManifest } from '../recipe/manifest.js';
 import { ensureWritableDir } from '../recipe/outputDir.js';
-import { commandContext, intOption, parseCommandArgs, requireOptions } from './common.js';
-import path from 'node:path';
+import { commandContext, commandUsage, readCommandFlags } from './common.js';
+import { flags, withDefaults } from '../core/flags.js';
 
-export const EVAL_USAGE = `usage: inspectd eval --recipe DIR --dataset DIR [--json FILE] [--overlays DIR] [--batch-size B] [--config FILE]
+const EVAL_FLAGS = flags({
+  recipe: {
+    doc: 'recipe folder written by `inspectd fit`',
+    format: nonEmpty('a folder'),
+    required: true,
+    value: 'DIR',
+  },
+  dataset: { doc: 'dataset in MVTec layout', format: nonEmpty('a folder'), required: true, value: 'DIR' },
+  json: {
+    doc: 'also write the report as JSON (metrics as fractions in [0,1])',
+    format: text(),
+    value: 'FILE',
+  },
+  overlays: {
+    doc: 'write PNGs of the worst misses and false alarms (image | heatmap + ground-truth outline)',
+    format: text(),
+    value: 'DIR',
+  },
+  batchSize: { doc: 'images per model call', format: int(1, 256), config: 'eval.batchSize', value: 'B' },
+  config: { doc: 'configuration file', format: text(), value: 'FILE' },
+});
 
-  Scores the test images of a dataset in MVTec layout (test/good, test/<defect>, ground_truth/<defect>/<stem>_mask.png)
-  and prints image AUROC, pixel AUROC, AU-PRO, F1 and the confusion matrix at the recipe's threshold, per defect type.
-  --json      also write the report as JSON (metrics as fractions in [0,1])
-  --overlays  write PNGs of the worst misses and false alarms (image | heatmap + ground-truth outline)`;
+export const EVAL_USAGE = commandUsage(
+  'eval',
+  `  Scores the test images of a dataset in MVTec layout (test/good, test/<defect>, ground_truth/<defect>/<stem>_mask.png)
+  and prints image AUROC, pixel AUROC, AU-PRO, F1 and the confusion matrix at the recipe's threshold, per defect type.`,
+  EVAL_FLAGS,
+);
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const v = parseCommandArgs(
-    argv,
-    {
-      recipe: { type: 'string' },
-      dataset: { type: 'string' },
-      json: { type: 'string' },
-      overlays: { type: 'string' },
-      'batch-size': { type: 'string' },
-      config: { type: 'string' },
-    },
-    EVAL_USAGE,
-  );
-  requireOptions(v, ['recipe', 'dataset'], EVAL_USAGE);
-  const { config, log, session } = commandContext(v.config as string | undefined);
-  const recipe = String(v.recipe);
-  const manifest = await readManifest(recipe);
+  const given = readCommandFlags(argv, EVAL_FLAGS, EVAL_USAGE);
+  const { config, log, session } = commandContext(given.config);
+  const v = withDefaults(EVAL_FLAGS, given, config);
+  const manifest = await readManifest(v.recipe);
   // Check output places before the long run, not after it.
-  if (v.json) await ensureWritableDir(path.dirname(path.resolve(String(v.json))), 'JSON report folder');
-  if (v.overlays) await ensureWritableDir(String(v.overlays), 'overlay folder');
-  const result = await evaluateRecipe(recipe, String(v.dataset), {
-    batchSize: intOption(v, 'batch-size', config.eval.batchSize, 1, 256),
-    session,
-    log,
-  });
+  if (v.json) await ensureWritableDir(path.dirname(path.resolve(v.json)), 'JSON report folder');
+  if (v.overlays) await ensureWritableDir(v.overlays, 'overlay folder');
+  const result = await evaluateRecipe(v.recipe, v.dataset, { batchSize: v.batchSize, session, log });
   process.stdout.write(`${formatTable(result)}\n`);
   if (v.json) {
-    await writeFile(String(v.json), JSON.stringify(toJsonReport(result), null, 2) + '\n');
-    log.info({ file: v.json }, `JSON report written to ${String(v.json)}`);
+    await writeFile(v.json, JSON.stringify(toJsonReport(result), null, 2) + '\n');
+    log.info({ file: v.json }, `JSON report written to ${v.json}`);
   }
   if (v.overlays) {
     const files = await writeOverlays(
       result,
-      String(v.overlays),
+      v.overlays,
       config.eval.overlayCount,
       manifest.calibration.min,
       { width: manifest.outputs.mapWidth, height: manifest.outputs.mapHeight },
     );
-    log.info(
-      { dir: v.overlays, count: files.length },
-      `${files.length} overlays written to ${String(v.overlays)}`,
-    );
+    log.info({ dir: v.overlays, count: files.length }, `${files.length} overlays written to ${v.overlays}`);
   }
   return 0;
 }

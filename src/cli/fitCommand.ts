@@ -1,220 +1,79 @@
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { AutoencoderFitOptions } from '../fit/fitAutoencoder.js';
-import { fitGaussian } from '../fit/fitGaussian.js';
+import { oneOf } from '../core/settings.js';
+import { COMMON_FLAGS, commonProblems, fitMethods, type FitRun } from '../fit/methods.js';
+import { commandContext, parseCommandArgs, usageError } from './common.js';
 import {
-  fitNearestPatch,
-  NEAREST_PATCH_DEFAULTS as NP,
-  type NearestPatchSettings,
-} from '../fit/fitNearestPatch.js';
-import { fitHybrid } from '../fit/fitHybrid.js';
-import { fitMultilevel } from '../fit/fitMultilevel.js';
-import { fitWithRefit, type RefitOptions } from '../fit/refit.js';
-import type { Manifest } from '../recipe/manifest.js';
-import {
-  commandContext,
-  intOption,
-  numberOption,
-  parseCommandArgs,
-  requireOptions,
-  UsageError,
-} from './common.js';
+  flagList,
+  flagName,
+  flags,
+  parseOptions,
+  readFlags,
+  withDefaults,
+  type Flags,
+} from '../core/flags.js';
+import { flagHelp, usageLine } from './flags.js';
 
-export const FIT_USAGE = `usage: inspectd fit --method gaussian --backbone FILE --layers NAME,NAME,... --size N --images DIR --out DIR
-         [--name NAME] [--eps E] [--channels K] [--batch-size B] [--min-images M] [--holdout F [--refit]]
-         [--config FILE]
+const METHOD = flags({
+  method: { doc: 'the fit method', format: oneOf(Object.keys(fitMethods)), required: true, value: 'METHOD' },
+});
 
-  Fits a recipe from a folder of good images and writes DIR/model.onnx + DIR/manifest.json.
-  --holdout   (every method) keep this fraction of the good images out of the fit and set the threshold from
-              them; default 0: the threshold is the highest score of the training images themselves
-  --refit     (with --holdout) then fit again on every image and keep that threshold: twice the fit time
-  --layers    backbone outputs to fuse (e.g. s4_24ch,s8_32ch,s16_96ch)
-  --size      input size in pixels (square), e.g. 224
-  --channels  keep a fixed-seed random subset of K fused channels (PaDiM); default all
-  --eps       covariance regularization (default from config: fit.eps = 0.01)
-
-       inspectd fit --method nearest-patch --backbone FILE --layers NAME,... --size N --images DIR --out DIR
-         [--bank M | --coreset F] [--pool N] [--score reweighted|max] [--bank-dtype float32|float16]
-         [--chunk C] [--projection D] [--neighbours K] [--seed S]
-
-  A memory bank of normal patches (S001 Patch SVDD, PatchCore): anomaly = distance to the nearest one.
-  --bank        bank size in patches (default ${NP.bank}); or --coreset F, a fraction of all training patches
-  --pool        candidate patches the greedy coreset picks from, sampled evenly per image (default ${NP.pool})
-  --score       image score: PatchCore's re-weighted max patch distance, or max of the map (default ${NP.score})
-  --bank-dtype  float16 halves the recipe size (default ${NP.storage})
-  --chunk       bank items per distance MatMul; bounds memory for large banks (default ${NP.chunk})
-
-       inspectd fit --method hybrid|multilevel --model FILE --images DIR --out DIR
-         [--name NAME] [--size N] [--batch-size B] [--min-images M] [--config FILE]
-
-  Autoencoder recipes (S004 hybrid, S000 multi-level): --model is the ONNX model written by
-  scripts/train_hybrid.py or scripts/train_multilevel.py; --size defaults to the size it was trained at.`;
+/** Generated from the table: the flags of every method, then a section per method (or only `method`'s). */
+export function fitUsage(method?: string): string {
+  const chosen = Object.entries(fitMethods).filter(([name]) => method === undefined || name === method);
+  const methods = chosen.map(([name, m]) =>
+    [
+      `--method ${name}: ${m.summary}`,
+      '',
+      usageLine(`fit --method ${name}`, { ...m.flags, images: COMMON_FLAGS.images, out: COMMON_FLAGS.out }),
+      '',
+      flagHelp(m.flags),
+    ].join('\n'),
+  );
+  return [
+    usageLine('fit', { ...METHOD, ...COMMON_FLAGS }),
+    '         [the flags of METHOD]',
+    '',
+    '  Fits a recipe from a folder of good images and writes DIR/model.onnx + DIR/manifest.json.',
+    `  METHOD is one of ${Object.keys(fitMethods).join(', ')}; each takes these flags and those of its section.`,
+    '',
+    flagHelp(COMMON_FLAGS),
+    ...methods.map((m) => `\n${m}`),
+  ].join('\n');
+}
 
 export async function fitCommand(argv: string[]): Promise<number> {
-  const v = parseCommandArgs(
-    argv,
-    {
-      method: { type: 'string' },
-      backbone: { type: 'string' },
-      model: { type: 'string' },
-      layers: { type: 'string' },
-      size: { type: 'string' },
-      images: { type: 'string' },
-      out: { type: 'string' },
-      name: { type: 'string' },
-      eps: { type: 'string' },
-      channels: { type: 'string' },
-      'batch-size': { type: 'string' },
-      'min-images': { type: 'string' },
-      holdout: { type: 'string' },
-      refit: { type: 'boolean' },
-      config: { type: 'string' },
-      ...Object.fromEntries(NEAREST_PATCH_FLAGS.map((f) => [f, { type: 'string' as const }])),
-    },
-    FIT_USAGE,
+  const usage = fitUsage();
+  const every: Flags = Object.assign(
+    { ...METHOD, ...COMMON_FLAGS },
+    ...Object.values(fitMethods).map((m) => m.flags),
   );
-  if (v.method === 'hybrid' || v.method === 'multilevel') return fitAutoencoderCommand(v, v.method);
-  requireOptions(v, ['method', 'backbone', 'layers', 'size', 'images', 'out'], FIT_USAGE);
-  if (v.method !== 'gaussian' && v.method !== 'nearest-patch')
-    throw new UsageError(
-      `--method ${String(v.method)} is not available; methods: gaussian, nearest-patch, hybrid, multilevel\n\n${FIT_USAGE}`,
+  const raw = parseCommandArgs(argv, parseOptions(every), usage);
+  const chosen = readFlags(METHOD, raw);
+  if (chosen.problems.length) throw usageError(chosen.problems, usage);
+  const name = chosen.given.method!;
+  const m = fitMethods[name];
+  const own = { ...m.flags, ...COMMON_FLAGS };
+  const foreign = Object.keys(every)
+    .filter((k) => !(k in own) && k !== 'method' && raw[flagName(k)] !== undefined)
+    .map(
+      (k) =>
+        `--${flagName(k)} does not apply to --method ${name}; it takes ${flagList(Object.keys(m.flags))} and the flags of every method`,
     );
-  const onlyFor = v.method === 'gaussian' ? NEAREST_PATCH_FLAGS : ['eps', 'channels'];
-  for (const f of onlyFor)
-    if (v[f] !== undefined)
-      throw new UsageError(`--${f} does not apply to --method ${v.method}\n\n${FIT_USAGE}`);
-  const { config, log, session } = commandContext(v.config as string | undefined);
-  const layers = String(v.layers)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!layers.length) throw new UsageError(`--layers is empty\n\n${FIT_USAGE}`);
-  const out = String(v.out);
-  const base = {
-    backbone: String(v.backbone),
-    layers,
-    size: sizeOption(v, 0),
-    ...commonFitOptions(v, out, config, session),
-  };
-  if (v.method === 'nearest-patch') {
-    await withRefit(v, { ...base, ...nearestPatchOptions(v) }, fitNearestPatch, log);
-    return 0;
-  }
-  await withRefit(
-    v,
-    {
-      ...base,
-      eps: numberOption(v, 'eps', config.fit.eps, (n) => n > 0, 'a number > 0'),
-      channels:
-        v.channels === undefined
-          ? undefined
-          : numberOption(v, 'channels', 0, (n) => Number.isInteger(n) && n >= 1, 'a positive integer'),
-      channelSeed: config.fit.channelSeed,
-    },
-    fitGaussian,
-    log,
-  );
-  return 0;
-}
+  const { given, problems } = readFlags(own, raw);
+  if (foreign.length || problems.length) throw usageError([...foreign, ...problems], fitUsage(name));
 
-/** The fit itself, or with --refit two fits: one that holds images out for the threshold, one on all. */
-function withRefit<O extends RefitOptions>(
-  v: Record<string, unknown>,
-  o: O,
-  fit: (o: O, log: Logger) => Promise<Manifest>,
-  log: Logger,
-): Promise<Manifest> {
-  if (v.refit === undefined) return fit(o, log);
-  if (!(o.holdout > 0))
-    throw new UsageError(
-      `--refit needs --holdout F (a fraction > 0) to take the threshold from\n\n${FIT_USAGE}`,
-    );
-  return fitWithRefit(o, fit, log);
-}
-
-const NEAREST_PATCH_FLAGS = [
-  'bank',
-  'coreset',
-  'pool',
-  'score',
-  'bank-dtype',
-  'chunk',
-  'projection',
-  'neighbours',
-  'seed',
-];
-
-function nearestPatchOptions(v: Record<string, unknown>): NearestPatchSettings {
-  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
-    const raw = v[name];
-    if (raw === undefined) return fallback;
-    if (!allowed.includes(raw as T))
-      throw new UsageError(
-        `--${name} ${String(raw)} is not valid: one of ${allowed.join(', ')}\n\n${FIT_USAGE}`,
-      );
-    return raw as T;
-  };
-  if (v.bank !== undefined && v.coreset !== undefined)
-    throw new UsageError(`--bank and --coreset both size the bank: pass one\n\n${FIT_USAGE}`);
-  const pool = intOption(v, 'pool', NP.pool, 1, 10_000_000);
-  const bank = v.coreset !== undefined ? undefined : intOption(v, 'bank', NP.bank ?? 0, 1, pool);
-  return {
-    bank,
-    coreset: numberOption(v, 'coreset', NP.coreset, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
-    pool,
-    score: oneOf('score', NP.score, ['reweighted', 'max']),
-    storage: oneOf('bank-dtype', NP.storage, ['float32', 'float16']),
-    chunk: intOption(v, 'chunk', NP.chunk, 1, 1_000_000),
-    projection: intOption(v, 'projection', NP.projection, 2, 4096),
-    neighbours: intOption(v, 'neighbours', NP.neighbours, 1, 1000),
-    seed: intOption(v, 'seed', NP.seed, 0, 2 ** 31 - 1),
-  };
-}
-
-/** The options every method takes, besides its model and layers. */
-function commonFitOptions(
-  v: Record<string, unknown>,
-  out: string,
-  config: CommandContext['config'],
-  session: CommandContext['session'],
-): Omit<AutoencoderFitOptions, 'model' | 'size'> {
-  return {
-    images: String(v.images),
-    out,
-    name: (v.name as string | undefined) ?? path.basename(path.resolve(out)),
-    batchSize: intOption(v, 'batch-size', config.fit.batchSize, 1, 256),
-    minImages: numberOption(
-      v,
-      'min-images',
-      config.fit.minImages,
-      (n) => Number.isInteger(n) && n >= 2,
-      'an integer >= 2',
-    ),
+  const { config, log, session } = commandContext(given.config);
+  const v = withDefaults(own, given, config);
+  const o: FitRun<Flags> = {
+    ...v,
+    method: name,
+    name: v.name ?? path.basename(path.resolve(v.out)),
     blurSigma: config.fit.blurSigma,
-    holdout: numberOption(v, 'holdout', 0, (n) => n >= 0 && n <= 0.5, 'a fraction in [0, 0.5]'),
     session,
+    fit: config.fit,
   };
-}
-
-const sizeOption = (v: Record<string, unknown>, fallback: number): number =>
-  intOption(v, 'size', fallback, 32, 4096);
-
-type CommandContext = ReturnType<typeof commandContext>;
-
-async function fitAutoencoderCommand(
-  v: Record<string, unknown>,
-  method: 'hybrid' | 'multilevel',
-): Promise<number> {
-  requireOptions(v, ['method', 'model', 'images', 'out'], FIT_USAGE);
-  for (const other of ['backbone', 'layers', 'eps', 'channels', ...NEAREST_PATCH_FLAGS])
-    if (v[other] !== undefined)
-      throw new UsageError(`--${other} does not apply to --method ${method}\n\n${FIT_USAGE}`);
-  const { config, log, session } = commandContext(v.config as string | undefined);
-  const o: AutoencoderFitOptions = {
-    model: String(v.model),
-    size: v.size === undefined ? undefined : sizeOption(v, 0),
-    ...commonFitOptions(v, String(v.out), config, session),
-  };
-  await withRefit(v, o, method === 'hybrid' ? fitHybrid : fitMultilevel, log);
+  const refused = [...commonProblems(o), ...(m.check?.(o, given) ?? [])];
+  if (refused.length) throw usageError(refused, fitUsage(name));
+  await m.run(o, log);
   return 0;
 }

@@ -2,44 +2,74 @@
 import { isInspectdError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { configReference } from '../config/load.js';
-import { checkConfigCommand } from './checkConfigCommand.js';
+import { CHECK_CONFIG_USAGE, checkConfigCommand } from './checkConfigCommand.js';
 import { UsageError } from './common.js';
-import { evalCommand } from './evalCommand.js';
-import { fitCommand } from './fitCommand.js';
-import { runCommand } from './runCommand.js';
-import { simDatasetCommand } from './simDatasetCommand.js';
+import { EVAL_USAGE, evalCommand } from './evalCommand.js';
+import { fitCommand, fitUsage } from './fitCommand.js';
+import { RUN_USAGE, runCommand } from './runCommand.js';
+import { SIM_DATASET_USAGE, simDatasetCommand } from './simDatasetCommand.js';
+
+interface Command {
+  /** One line for the list of commands. */
+  summary: string;
+  /** The command's help: `inspectd <command> --help`, and printed with a usage error. */
+  usage: () => string;
+  run(argv: string[]): Promise<number> | number;
+}
+
+const commands: Record<string, Command> = {
+  run: { summary: 'run the inspection daemon', usage: () => RUN_USAGE, run: runCommand },
+  fit: { summary: 'fit a recipe from good images', usage: fitUsage, run: fitCommand },
+  eval: { summary: 'measure a recipe on a labelled dataset', usage: () => EVAL_USAGE, run: evalCommand },
+  'sim-dataset': {
+    summary: "write the sim camera's synthetic dataset (MVTec layout)",
+    usage: () => SIM_DATASET_USAGE,
+    run: simDatasetCommand,
+  },
+  'check-config': {
+    summary: 'validate a configuration file',
+    usage: () => CHECK_CONFIG_USAGE,
+    run: checkConfigCommand,
+  },
+  'config-doc': {
+    summary: 'print the configuration reference (Markdown)',
+    usage: () =>
+      'usage: inspectd config-doc\n\n  Prints the reference of every configuration setting (Markdown).',
+    run: () => (process.stdout.write(configReference()), 0),
+  },
+  version: {
+    summary: 'print the version',
+    usage: () => 'usage: inspectd version',
+    run: () => (process.stdout.write(`${VERSION}\n`), 0),
+  },
+};
 
 const USAGE = `inspectd ${VERSION}: edge visual inspection
 
-usage: inspectd <command> [options]
+usage: inspectd <command> [options]    (inspectd <command> --help: the command's options)
 
-  run           run the inspection daemon                (inspectd run --help)
-  fit           fit a recipe from good images            (inspectd fit --help)
-  eval          measure a recipe on a labelled dataset   (inspectd eval --help)
-  sim-dataset   write the sim camera's synthetic dataset (MVTec layout)
-  check-config  validate a configuration file
-  config-doc    print the configuration reference (Markdown)
-  version       print the version`;
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(14)}${c.summary}`)
+  .join('\n')}`;
 
-const commands: Record<string, (argv: string[]) => Promise<number> | number> = {
-  run: runCommand,
-  'sim-dataset': simDatasetCommand,
-  fit: fitCommand,
-  eval: evalCommand,
-  'check-config': checkConfigCommand,
-  'config-doc': () => (process.stdout.write(configReference()), 0),
-  version: () => (process.stdout.write(`${VERSION}\n`), 0),
-};
+const isHelp = (a: string): boolean => a === '--help' || a === '-h';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || isHelp(name) || (name === 'help' && !rest.length)) {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${name}"\n\n${USAGE}`);
-  return command(rest);
+  const helpFor = name === 'help' ? rest[0] : name;
+  const command = Object.hasOwn(commands, helpFor) ? commands[helpFor] : undefined;
+  if (!command) throw new UsageError(`unknown command "${helpFor}"\n\n${USAGE}`);
+  // --help anywhere before a `--` is the command's help, whatever else is given.
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (name === 'help' || options.some(isHelp)) {
+    process.stdout.write(`${command.usage()}\n`);
+    return 0;
+  }
+  return command.run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { Daemon } from '../app/daemon.js';
-import { loadConfig } from '../config/load.js';
+import { readConfig } from '../config/load.js';
 import { messageOf } from '../core/errors.js';
 import { createLogger } from '../log/logger.js';
 import { parseCommandArgs } from './common.js';
@@ -12,7 +12,7 @@ export const RUN_USAGE = `usage: inspectd run [--config FILE]
 
 export async function runCommand(argv: string[]): Promise<number> {
   const v = parseCommandArgs(argv, { config: { type: 'string' } }, RUN_USAGE);
-  const config = loadConfig(v.config as string | undefined);
+  const { config, warnings } = readConfig(v.config as string | undefined);
   const pretty = config.log.pretty === 'auto' ? undefined : config.log.pretty === 'always';
   // The daemon logs to stdout: journald and container runtimes collect it there.
   const log = createLogger({ level: config.log.level, fd: 1, pretty });
@@ -24,6 +24,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     log.fatal({ err: e }, `unhandled rejection, exiting: ${messageOf(e)}`);
     process.exit(1);
   });
+  for (const w of warnings) log.warn({ setting: w.split(' ')[0] }, `configuration: ${w}`);
   const daemon = await Daemon.start(config, log);
   return new Promise<number>((resolve) => {
     let stopping = false;

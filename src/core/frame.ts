@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /** Pixel layouts a source may deliver; preprocess converts each to the model's input. */
 export type PixelFormat = 'rgb8' | 'mono8' | 'encoded';
 
@@ -36,11 +38,31 @@ export interface FrameSource {
   readonly state: SourceState;
   frames(): AsyncIterable<Frame>;
   close(): Promise<void>;
-  /** Source-specific counters for metrics and the status page. */
-  stats(): Record<string, number>;
+  /** Counters for metrics and the status page: every source counts what it delivered and what it dropped. */
+  stats(): SourceStats;
   /**
    * Present on sources that can acquire one frame on request (a GigE camera in software-trigger mode). The
    * next frame from `frames()` is the triggered one. Rejects with an InspectdError when the camera cannot.
    */
   trigger?(): Promise<void>;
+}
+
+/** Every source's counters, plus its own (restarts, packets lost, files unreadable ...). */
+export interface SourceStats {
+  /** Frames delivered to the pipeline. */
+  frames: number;
+  /** Frames the source itself dropped (its mailbox full: the pipeline did not keep up). */
+  dropped: number;
+  [counter: string]: number;
+}
+
+/** What a source kind's factory gets: one object, never positional arguments. */
+export interface SourceContext<O> {
+  /** The camera id. */
+  id: string;
+  /** The kind's settings, validated and with defaults filled in. */
+  options: O;
+  log: Logger;
+  /** Called for each frame the source drops (so it reaches inspectd_frames_dropped_total). */
+  onDrop?: (reason: 'source') => void;
 }

@@ -37,4 +37,15 @@ export interface Verdict {
   decidedAt: number;
   origin?: string;
   label?: { defective: boolean; kind?: string };
+  /** Colour scale of the anomaly map for pictures of it (heatmaps compare at a glance on a fixed scale). */
+  heatScale: { lo: number; hi: number };
+}
+
+/** What a sink may use besides the verdict: the frame as the model saw it and its anomaly map. */
+export interface VerdictArtifacts {
+  /** Interleaved 8-bit pixels (RGB, or gray when channels is 1) at the recipe's input size. */
+  image: { data: Buffer; width: number; height: number; channels: 1 | 3 };
+  map: Float32Array;
+  mapWidth: number;
+  mapHeight: number;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { RecipeModel } from '../inference/recipeModel.js';
+import { RecipeModel } from '../recipe/recipeModel.js';
 import type { SessionOptions } from '../inference/session.js';
 import { Progress } from '../log/progress.js';
 import type { SkippedImage } from '../preprocess/batches.js';

@@ -7,7 +7,7 @@ import { sha256File } from '../core/hash.js';
 import type { InputSpec } from '../core/inputSpec.js';
 import { VERSION } from '../core/version.js';
 import { inspectBackbone, type BackboneInfo } from '../inference/backbone.js';
-import { RecipeModel } from '../inference/recipeModel.js';
+import { RecipeModel } from '../recipe/recipeModel.js';
 import { loadSession, ort, type SessionOptions } from '../inference/session.js';
 import { Progress } from '../log/progress.js';
 import { appendHead, type GraphOutput } from '../onnx/compose.js';
@@ -30,6 +30,8 @@ import { MAP_OUTPUT, SCORE_OUTPUT } from '../scoring/mapHead.js';
 
 /** The options every fit method shares. */
 export interface FitBaseOptions {
+  /** The method's name in the table of fit methods (methods.ts): the manifest and the model metadata say it. */
+  method: string;
   backbone: string;
   layers: string[];
   size: number;
@@ -190,7 +192,6 @@ export type BatchRunner = (
 
 export interface FinishRecipe {
   start: FitStart;
-  method: Manifest['method'];
   /** The scoring head appended to the backbone; it writes `score` and `anomaly_map`. */
   head: GraphBuilder;
   params: Record<string, unknown>;
@@ -219,7 +220,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
     ],
     {
       'inspectd.kind': 'recipe',
-      'inspectd.method': r.method,
+      'inspectd.method': o.method,
       'inspectd.version': VERSION,
       'inspectd.recipe': o.name,
     },
@@ -232,7 +233,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
   const partial: Manifest = {
     schema: MANIFEST_SCHEMA,
     name: o.name,
-    method: r.method,
+    method: o.method,
     input,
     outputs: { score: SCORE_OUTPUT, map: MAP_OUTPUT, mapWidth: o.size, mapHeight: o.size },
     model: {

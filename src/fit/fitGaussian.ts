@@ -108,7 +108,6 @@ export async function fitGaussian(o: GaussianFitOptions, log: Logger): Promise<M
     o,
     {
       start,
-      method: 'gaussian',
       head: b,
       params: {
         eps: o.eps,

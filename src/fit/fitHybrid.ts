@@ -62,7 +62,6 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
     base,
     {
       start,
-      method: 'hybrid',
       head: b,
       params: {
         lambda1,

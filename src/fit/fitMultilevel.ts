@@ -63,7 +63,6 @@ export async function fitMultilevel(o: AutoencoderFitOptions, log: Logger): Prom
     base,
     {
       start,
-      method: 'multilevel',
       head: b,
       params: {
         alpha,

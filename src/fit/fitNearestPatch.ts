@@ -145,7 +145,6 @@ export async function fitNearestPatch(o: NearestPatchFitOptions, log: Logger): P
     { ...o, batchSize: Math.min(o.batchSize, 16) },
     {
       start,
-      method: 'nearest-patch',
       head: b,
       params: {
         layers: bb.levels.map((l) => l.name),

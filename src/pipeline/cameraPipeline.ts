@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InspectdError, isInspectdError, messageOf } from '../core/errors.js';
+import { BoundedQueue, type DropPolicy } from '../core/boundedQueue.js';
 import type { Frame, FrameSource } from '../core/frame.js';
-import type { Verdict } from '../core/verdict.js';
+import { heatScale } from '../core/heatmap.js';
+import type { CameraCounts, CameraStatus, InspectionMode } from '../core/line.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 import { decide } from '../decision/decide.js';
-import type { RecipeModel } from '../inference/recipeModel.js';
+import type { RecipeModel } from '../recipe/recipeModel.js';
 import { prepareFrame } from '../preprocess/frame.js';
 import { Throttle } from '../log/logger.js';
-import type { Sink } from '../sinks/types.js';
-import type { Metrics } from '../app/metrics.js';
-import { BoundedQueue, type DropPolicy } from './boundedQueue.js';
 
 export interface PipelineSettings {
   cameraId: string;
@@ -19,24 +20,21 @@ export interface PipelineSettings {
   maxRegions: number;
 }
 
-export interface LastResult {
-  verdict: Verdict;
-  /** PNG-ready pieces for the status page. */
-  image: { data: Buffer; width: number; height: number; channels: number };
-  map: Float32Array;
+/** Everything a camera pipeline works with: one object, built by the composition root. */
+export interface PipelineContext {
+  settings: PipelineSettings;
+  source: FrameSource;
+  recipe: { name: string; model: RecipeModel };
+  metrics: Metrics;
+  log: Logger;
+  /** Each verdict with its artifacts, in decision order (the line records it, then the sinks get it). */
+  publish(verdict: Verdict, artifacts: VerdictArtifacts): void;
 }
 
 interface Queued {
   frame: Frame;
   enqueuedAt: number;
 }
-
-/**
- * What the inspect loop does with frames: `continuous` inspects every frame (the default); `triggered`
- * inspects only the frame a `requestSingle` asked for and skips the rest; `stopped` skips every frame and
- * refuses requests. Skipped frames are counted (`counts.skipped`, drop reason `idle`).
- */
-export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
 
 /** A pending single inspection: the first frame queued after `after` answers it. */
 interface Armed {
@@ -52,29 +50,39 @@ interface Armed {
  * one at a time. A frame that cannot be decoded is counted and logged with its origin, and the loop goes on.
  */
 export class CameraPipeline {
+  readonly settings: PipelineSettings;
+  readonly source: FrameSource;
   private readonly queue: BoundedQueue<Queued>;
   private captureDone?: Promise<void>;
   private inspectDone?: Promise<void>;
   private stopping = false;
-  last?: LastResult;
-  /** The latest NG: what an operator wants to see first. */
-  lastNg?: LastResult;
-  /** The latest verdicts, newest first, for the status page. */
-  readonly recent: Verdict[] = [];
-  counts = { frames: 0, ok: 0, ng: 0, badImages: 0, dropped: 0, failed: 0, skipped: 0 };
+  readonly counts: CameraCounts = {
+    frames: 0,
+    ok: 0,
+    ng: 0,
+    badImages: 0,
+    dropped: 0,
+    failed: 0,
+    skipped: 0,
+  };
   private readonly throttle: Throttle;
   private modeNow: InspectionMode = 'continuous';
   private armed?: Armed;
+  private recipe: RecipeModel;
+  private recipeName: string;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly publish: PipelineContext['publish'];
 
-  constructor(
-    readonly settings: PipelineSettings,
-    readonly source: FrameSource,
-    private recipe: RecipeModel,
-    private recipeName: string,
-    private readonly sinks: Sink[],
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-  ) {
+  constructor(ctx: PipelineContext) {
+    const { settings, metrics, log } = ctx;
+    this.settings = settings;
+    this.source = ctx.source;
+    this.recipe = ctx.recipe.model;
+    this.recipeName = ctx.recipe.name;
+    this.metrics = metrics;
+    this.log = log;
+    this.publish = ctx.publish;
     this.queue = new BoundedQueue<Queued>(settings.queueSize, settings.dropPolicy, (q, reason) => {
       this.counts.dropped++;
       metrics.drops.inc({ camera: settings.cameraId, reason });
@@ -84,21 +92,20 @@ export class CameraPipeline {
     this.throttle = new Throttle(log);
   }
 
-  /** Lowest good training score of the active recipe: the bottom of its heatmap colour scale. */
-  get calibrationMin(): number {
-    return this.recipe.manifest.calibration.min;
-  }
-
-  get provider(): string {
-    return this.recipe.provider;
-  }
-
   get activeRecipe(): string {
     return this.recipeName;
   }
 
-  get queueDepth(): number {
-    return this.queue.depth;
+  status(): CameraStatus {
+    return {
+      id: this.settings.cameraId,
+      recipe: this.recipeName,
+      provider: this.recipe.provider,
+      mode: this.modeNow,
+      source: { kind: this.source.kind, state: this.source.state, stats: this.source.stats() },
+      counts: { ...this.counts },
+      queueDepth: this.queue.depth,
+    };
   }
 
   start(): void {
@@ -296,6 +303,7 @@ export class CameraPipeline {
       decidedAt: Date.now(),
       origin: frame.origin,
       label: frame.label,
+      heatScale: heatScale(m.threshold.value, m.calibration.min),
     };
     if (d.ok) this.counts.ok++;
     else this.counts.ng++;
@@ -306,21 +314,7 @@ export class CameraPipeline {
       { resultId: verdict.resultId, seq: frame.seq, score: verdict.score, ok: d.ok },
       `camera ${cam}: ${d.ok ? 'OK' : 'NG'} ${verdict.score.toFixed(3)}`,
     );
-    const artifacts = { image: prepared.image, map: maps, mapWidth, mapHeight };
-    this.last = { verdict, image: prepared.image, map: maps };
-    if (!d.ok) this.lastNg = this.last;
-    this.recent.unshift(verdict);
-    this.recent.length = Math.min(this.recent.length, 20);
-    for (const sink of this.sinks) {
-      try {
-        sink.publish(verdict, artifacts);
-      } catch (e) {
-        this.log.error(
-          { sink: sink.name, resultId: verdict.resultId, err: messageOf(e) },
-          `sink ${sink.name} failed on ${verdict.resultId}: ${messageOf(e)}`,
-        );
-      }
-    }
+    this.publish(verdict, { image: prepared.image, map: maps, mapWidth, mapHeight });
     return verdict;
   }
 

@@ -2,26 +2,20 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InspectdError, messageOf } from '../core/errors.js';
 import type { InputSpec } from '../core/inputSpec.js';
+import type { Calibration } from '../scoring/calibration.js';
+
+export type { Calibration };
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_SCHEMA = 1;
 
-export interface Calibration {
-  /** Image scores of the good images the threshold was set from. */
-  n: number;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  quantiles: Record<'p50' | 'p90' | 'p95' | 'p99', number>;
-}
-
 /** A recipe folder's description: everything `run` and `eval` need besides the model, and where it came from. */
 export interface Manifest {
   schema: number;
   name: string;
-  method: 'gaussian' | 'nearest-patch' | 'hybrid' | 'multilevel';
+  /** The fit method, by its name in the table of fit methods (src/fit/methods.ts). */
+  method: string;
   input: InputSpec;
   outputs: { score: string; map: string; mapWidth: number; mapHeight: number };
   model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };

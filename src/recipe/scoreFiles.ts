@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RecipeModel } from '../inference/recipeModel.js';
+import type { RecipeModel } from './recipeModel.js';
 import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import type { Progress } from '../log/progress.js';
 

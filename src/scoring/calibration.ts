@@ -1,4 +1,13 @@
-import type { Calibration } from '../recipe/manifest.js';
+/** The scores of the good images the threshold was set from, summarized. */
+export interface Calibration {
+  /** How many scores. */
+  n: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  quantiles: Record<'p50' | 'p90' | 'p95' | 'p99', number>;
+}
 
 /** Linear-interpolated quantile of sorted values (the "type 7" definition numpy uses by default). */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {

@@ -1,23 +1,53 @@
-import type { Verdict } from '../core/verdict.js';
-import type { DecodedImage } from '../preprocess/image.js';
+import type { Logger } from 'pino';
+import type { History } from '../core/history.js';
+import type { LineControl } from '../core/line.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Group, Infer } from '../core/settings.js';
+import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 
-/** What a sink may use besides the verdict: the frame as the model saw it and its anomaly map. */
-export interface VerdictArtifacts {
-  image: DecodedImage;
-  map: Float32Array;
-  mapWidth: number;
-  mapHeight: number;
+export type { VerdictArtifacts };
+
+/** Whether a sink can deliver now, and why not. */
+export interface SinkHealth {
+  ready: boolean;
+  /** Why not ready, for /readyz and the status page: "broker mqtt://host:1883 unreachable". */
+  reason?: string;
 }
 
 /**
- * Where verdicts go (MQTT, OPC UA, the archive). `publish` never blocks the pipeline: a sink buffers or
- * drops by its own rules and counts it. `stop` flushes what it holds.
+ * Where verdicts go (MQTT, OPC UA, the archive, HTTP). `publish` never blocks the pipeline: a sink buffers or
+ * drops by its own rules and counts it in `stats()`. `stop` flushes what it holds.
  */
 export interface Sink {
   readonly name: string;
   start(): Promise<void>;
   publish(verdict: Verdict, artifacts: VerdictArtifacts): void;
   stop(): Promise<void>;
-  /** False while the sink cannot deliver (broker down); reported by /readyz and metrics. */
-  ready(): boolean;
+  /** Reported by /readyz, the status page and inspectd_sink_ready. */
+  health(): SinkHealth;
+  /** Counters and levels, exported as inspectd_sink_stat{sink,stat} and in /api/status. */
+  stats(): Record<string, number>;
+}
+
+/** What a sink kind's factory gets: one object. */
+export interface SinkContext<S> {
+  /** The kind's settings (its section of the configuration), validated. */
+  settings: S;
+  line: string;
+  cameras: readonly string[];
+  /** The only way back to the pipelines: modes, single inspections, recipe switches, status. */
+  control: LineControl;
+  /** The line's verdicts, for lookups and listings. */
+  history: History;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export interface SinkKind<G extends Group = Group> {
+  /** Its section of the configuration, under the kind's name (docs/CONFIG.md is generated from it). */
+  settings: G;
+  /** Whether the configuration asks for this sink at all. */
+  enabled(settings: Infer<G>): boolean;
+  /** Makes the sink (loading its implementation only now: node-opcua takes seconds to import). */
+  create(ctx: SinkContext<Infer<G>>): Promise<Sink>;
 }

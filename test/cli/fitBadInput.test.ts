@@ -134,12 +134,12 @@ describe('fit with bad input', () => {
   it('usage errors: unknown method, missing options, bad numbers', async () => {
     const unknown = await runCli(fitArgs(good, '/tmp/x').map((a) => (a === 'gaussian' ? 'magic' : a)));
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/--method magic is not available; methods: gaussian/);
+    expect(unknown.stderr).toMatch(/--method: got "magic"; allowed: one of gaussian, /);
     const missing = await runCli(['fit', '--method', 'gaussian']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/missing --backbone, --layers, --size, --images, --out/);
     const size = await runCli(fitArgs(good, '/tmp/x').map((a) => (a === '64' ? 'big' : a)));
     expect(size.code).toBe(2);
-    expect(size.stderr).toMatch(/--size big is not valid: an integer from 32 to 4096/);
+    expect(size.stderr).toMatch(/--size: got "big"; allowed: an integer from 32 to 4096/);
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RecipeModel } from '../../src/inference/recipeModel.js';
+import { RecipeModel } from '../../src/recipe/recipeModel.js';
 import { scoreFiles } from '../../src/recipe/scoreFiles.js';
 import { gaussianFitArgs, logLines, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
@@ -216,7 +216,7 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--score', 'mean'])),
-      /--score mean is not valid: one of reweighted, max/,
+      /--score: got "mean"; allowed: one of reweighted, max/,
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--refit'])),
@@ -224,11 +224,11 @@ describe('fit --method nearest-patch + eval on real MPDD images', () => {
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--holdout', '0.7'])),
-      /--holdout 0.7 is not valid: a fraction in \[0, 0.5\]/,
+      /--holdout: got "0.7"; allowed: a number from 0 to 0.5/,
     );
     expectUsageError(
       await runCli(fitArgs(good, out, ['--bank', '5000', '--pool', '100'])),
-      /--bank 5000 is not valid/,
+      /--bank: got "5000"; allowed: an integer from 1 to --pool \(100\)/,
     );
     expectUsageError(
       await runCli(

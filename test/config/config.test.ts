@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configReference, loadConfig } from '../../src/config/load.js';
+import { configReference, loadConfig, readConfig } from '../../src/config/load.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { ROOT } from '../helpers/paths.js';
@@ -30,12 +30,18 @@ describe('configuration', () => {
     const r = await runCli(['check-config', f]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/has 6 problem\(s\)/);
-    expect(r.stderr).toMatch(/log\.level: must be one of the possible values: \["fatal".*value was "loud"/);
-    expect(r.stderr).toMatch(/inference\.providers: unknown provider "tpu"; allowed: cuda, cpu/);
-    expect(r.stderr).toMatch(/inference\.threads: .*-1/);
-    expect(r.stderr).toMatch(/fit\.eps: must be a number > 0 .*got 0/);
-    expect(r.stderr).toMatch(/fit\.batchSize: must be an integer from 1 to 256, got 0/);
-    expect(r.stderr).toMatch(/camras: unknown setting/);
+    expect(r.stderr).toMatch(/log\.level: got "loud"; allowed: one of fatal, error, warn, info/);
+    expect(r.stderr).toMatch(
+      /inference\.providers: got \["tpu"\]; allowed: a non-empty list drawn from cuda, cpu/,
+    );
+    expect(r.stderr).toMatch(/inference\.threads: got -1; allowed: an integer from 0/);
+    expect(r.stderr).toMatch(/fit\.eps: got 0; allowed: a number > 0/);
+    expect(r.stderr).toMatch(
+      /fit\.batchSize: got 0; allowed: an integer from 1 to 256; fix: set fit\.batchSize to/,
+    );
+    expect(r.stderr).toMatch(
+      /camras: got \(hidden\); allowed: no setting of this name; fix: remove it or correct the name; known here: version, log/,
+    );
   });
 
   it('camera problems are listed with their full key path, all at once, beside the other problems', async () => {
@@ -55,16 +61,16 @@ describe('configuration', () => {
     const r = await runCli(['check-config', f]);
     expect(r.code).toBe(2);
     const expected = [
-      /log\.level: must be one of/,
-      /cameras\[0\]\.id: must be 1-64 letters, digits, _ \. - .*got "cam 1"/,
-      /cameras\[0\]\.source\.fps: must be a number from 0 to 1000, got -1/,
-      /cameras\[0\]\.source\.colour: unknown setting/,
-      /cameras\[0\]\.queue\.policy: must be one of drop-oldest, drop-newest, wait, got "drop-all"/,
-      /cameras\[1\]\.recipe: .*got "\.\.\/etc"/,
-      /cameras\[1\]\.source\.type: must be one of folder, sim(, \w+)*, got "nosuchtype"/,
-      /cameras\[2\]\.id: "cam2" is used by another camera/,
-      /cameras\[2\]\.source\.dir: must be a non-empty string/,
-      /cameras\[2\]\.extra: unknown setting/,
+      /log\.level: got "loud"; allowed: one of/,
+      /cameras\[0\]\.id: got "cam 1"; allowed: 1-64 letters, digits, _ \. -/,
+      /cameras\[0\]\.source\.fps: got -1; allowed: a number from 0 to 1000/,
+      /cameras\[0\]\.source\.colour: got \(hidden\); allowed: no setting of this name; fix: .*known here: .*fps/,
+      /cameras\[0\]\.queue\.policy: got "drop-all"; allowed: one of auto, drop-oldest, drop-newest, wait/,
+      /cameras\[1\]\.recipe: got "\.\.\/etc"; allowed: 1-64 letters/,
+      /cameras\[1\]\.source\.type: got "nosuchtype"; allowed: one of folder, sim(, \w+)*/,
+      /cameras\[2\]\.id: got "cam2"; allowed: id not used by another camera \(cameras\[1\] has it\); fix: give each camera its own id/,
+      /cameras\[2\]\.source\.dir: got nothing; allowed: a non-empty string/,
+      /cameras\[2\]\.extra: got \(hidden\); allowed: no setting of this name/,
     ];
     for (const re of expected) expect(r.stderr).toMatch(re);
     expect(r.stderr).toMatch(/has 10 problem\(s\)/);
@@ -77,7 +83,7 @@ describe('configuration', () => {
     const sim = loadConfig(write({ cameras: [{ id: 'c', recipe: 'r', source: { type: 'sim' } }] }), {})
       .cameras[0];
     expect(sim.queue.policy).toBe('drop-oldest'); // a live camera keeps the newest frames
-    expect(cam.source.options).toMatchObject({ dir: '/x', mode: 'watch', settleMs: 500 });
+    expect(cam.source.options).toMatchObject({ dir: '/x', mode: 'watch', settleSec: 0.5 });
   });
 
   it('config/demo.json is valid', async () => {
@@ -90,8 +96,48 @@ describe('configuration', () => {
     expect(loadConfig(f, { INSPECTD_LOG_LEVEL: 'debug' }).log.level).toBe('debug');
     expect(loadConfig(f, { INSPECTD_PROVIDERS: 'cpu' }).inference.providers).toEqual(['cpu']);
     expect(() => loadConfig(f, { INSPECTD_THREADS: 'many' })).toThrow(
-      /inference\.threads: .*\(set by environment variable INSPECTD_THREADS\)/,
+      /inference\.threads: got "many" \(from environment variable INSPECTD_THREADS\); allowed: an integer from 0 to 1024; fix: correct environment variable INSPECTD_THREADS \(or unset it\)/,
     );
+    expect(loadConfig(f, { INSPECTD_OPCUA_ENABLED: 'false' }).opcua.enabled).toBe(false);
+    expect(() => loadConfig(f, { INSPECTD_OPCUA_ENABLED: 'nope' })).toThrow(
+      /opcua\.enabled: got "nope" \(from environment variable INSPECTD_OPCUA_ENABLED\); allowed: true or false/,
+    );
+  });
+
+  it('renamed settings: the old name is accepted with a warning, converted to the new unit; both at once is a problem', async () => {
+    const f = write({
+      opcua: { minPublishingIntervalMs: 200, client: { reconnectMaxDelaySec: 30 }, maxResults: 77 },
+      cameras: [{ id: 'c', recipe: 'r', source: { type: 'folder', dir: '/x', settleMs: 250 } }],
+    });
+    const { config, warnings } = readConfig(f, {});
+    expect(config.opcua.minPublishingIntervalSec).toBe(0.2);
+    expect(config.opcua.client.reconnectMaxSec).toBe(30);
+    expect(config.history.perCamera).toBe(77);
+    expect(config.cameras[0].source.options).toMatchObject({ settleSec: 0.25 });
+    expect(warnings).toEqual([
+      'cameras[0].source.settleMs is renamed cameras[0].source.settleSec (in seconds, not milliseconds); the old name is accepted until the next release',
+      'opcua.maxResults is renamed history.perCamera (results are kept once for every reader); the old name is accepted until the next release',
+      'opcua.minPublishingIntervalMs is renamed opcua.minPublishingIntervalSec (in seconds, not milliseconds); the old name is accepted until the next release',
+      'opcua.client.reconnectMaxDelaySec is renamed opcua.client.reconnectMaxSec; the old name is accepted until the next release',
+    ]);
+    const checked = await runCli(['check-config', f]);
+    expect(checked.code).toBe(0);
+    expect(checked.stderr).toMatch(
+      /warning: opcua\.minPublishingIntervalMs is renamed opcua\.minPublishingIntervalSec/,
+    );
+    const both = write({ opcua: { minPublishingIntervalMs: 200, minPublishingIntervalSec: 0.1 } });
+    expect(() => loadConfig(both, {})).toThrow(
+      /opcua\.minPublishingIntervalMs: got \(hidden\); allowed: only the new name opcua\.minPublishingIntervalSec .*; fix: remove opcua\.minPublishingIntervalMs/,
+    );
+  });
+
+  it('a value of the wrong shape anywhere is a problem, never a crash', () => {
+    const f = write({ log: { level: { deep: { er: 1 } } }, mqtt: 'x', cameras: {}, http: { port: [8080] } });
+    expect(() => loadConfig(f, {})).toThrow(/has 4 problem\(s\)/);
+    expect(() => loadConfig(f, {})).toThrow(/log\.level: got \{"deep":\{"er":1\}\}; allowed: one of/);
+    expect(() => loadConfig(f, {})).toThrow(/mqtt: got "x"; allowed: an object of settings/);
+    expect(() => loadConfig(f, {})).toThrow(/cameras: got \(hidden\); allowed: a list of cameras/);
+    expect(() => loadConfig(f, {})).toThrow(/http\.port: got \[8080\]; allowed: an integer from 0 to 65535/);
   });
 
   it('a file that is not JSON or does not exist: clear error', async () => {

@@ -13,3 +13,12 @@ export async function within<T>(p: Promise<T>, what: string, timeoutMs = DEADLIN
     clearTimeout(timer);
   }
 }
+
+/** Waits until `cond()` holds (polled every 20 ms), or fails naming `what` after the deadline. */
+export async function until(cond: () => boolean, what: string, timeoutMs = DEADLINE_MS): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

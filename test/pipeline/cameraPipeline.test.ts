@@ -1,36 +1,49 @@
 import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/app/metrics.js';
 import type { Frame, FrameSource } from '../../src/core/frame.js';
+import { Metrics } from '../../src/core/metrics.js';
 import type { Verdict } from '../../src/core/verdict.js';
-import { RecipeModel } from '../../src/inference/recipeModel.js';
-import { CameraPipeline } from '../../src/pipeline/cameraPipeline.js';
-import type { Sink } from '../../src/sinks/types.js';
+import { RecipeModel } from '../../src/recipe/recipeModel.js';
+import { CameraPipeline, type PipelineSettings } from '../../src/pipeline/cameraPipeline.js';
 import { SimSource } from '../../src/sources/sim/simSource.js';
 import { ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/peers.js';
 import { within } from '../helpers/waiting.js';
 
 const log = pino({ level: 'silent' });
-const collector = (): Sink & { got: Verdict[] } => {
+const collector = (): { got: Verdict[]; publish: (v: Verdict) => void } => {
   const got: Verdict[] = [];
-  return {
-    name: 'collect',
-    got,
-    start: async () => {},
-    stop: async () => {},
-    ready: () => true,
-    publish: (v) => void got.push(v),
-  };
+  return { got, publish: (v) => void got.push(v) };
 };
-const settings = {
+const settings: PipelineSettings = {
   cameraId: 'c1',
   queueSize: 2,
   dropPolicy: 'wait' as const,
   minRegionArea: 4,
   maxRegions: 8,
 };
+
+interface SimTest {
+  width: number;
+  height: number;
+  fps: number;
+  defectRate: number;
+  seed: number;
+  count?: number;
+}
+
+const sim = (options: SimTest): SimSource => new SimSource({ id: 'c1', options, log });
+
+/** A pipeline on `source` and `model` (the demo recipe) publishing to `publish`. */
+const pipeline = (
+  source: FrameSource,
+  model: RecipeModel,
+  publish: (v: Verdict) => void = () => {},
+  metrics = new Metrics(),
+  s: PipelineSettings = settings,
+): CameraPipeline =>
+  new CameraPipeline({ settings: s, source, recipe: { name: 'demo', model }, metrics, log, publish });
 
 describe('camera pipeline', () => {
   it('sim camera + demo recipe: one verdict per frame, in order, labelled defects mostly NG', async () => {
@@ -40,14 +53,10 @@ describe('camera pipeline', () => {
       log,
     );
     const sink = collector();
-    const p = new CameraPipeline(
-      settings,
-      new SimSource({ id: 'c1', width: 256, height: 256, fps: 0, defectRate: 0.5, seed: 5, count: 40 }, log),
+    const p = pipeline(
+      sim({ width: 256, height: 256, fps: 0, defectRate: 0.5, seed: 5, count: 40 }),
       recipe,
-      'demo',
-      [sink],
-      new Metrics(),
-      log,
+      sink.publish,
     );
     p.start();
     await waitFor(() => sink.got.length === 40, '40 verdicts');
@@ -75,14 +84,11 @@ describe('camera pipeline', () => {
     };
     const sink = collector();
     const metrics = new Metrics();
-    const p = new CameraPipeline(
-      settings,
-      new SimSource({ id: 'c1', width: 128, height: 128, fps: 0, defectRate: 0, seed: 1, count: 5 }, log),
+    const p = pipeline(
+      sim({ width: 128, height: 128, fps: 0, defectRate: 0, seed: 1, count: 5 }),
       flaky,
-      'demo',
-      [sink],
+      sink.publish,
       metrics,
-      log,
     );
     p.start();
     await waitFor(() => sink.got.length === 4, '4 verdicts');
@@ -108,10 +114,7 @@ class TriggeredSim implements FrameSource {
   readonly kind = 'triggered-sim';
   state: FrameSource['state'] = 'streaming';
   triggers = 0;
-  private readonly sim = new SimSource(
-    { id: 'c1', width: 128, height: 128, fps: 0, defectRate: 0.5, seed: 3 },
-    log,
-  );
+  private readonly sim = sim({ width: 128, height: 128, fps: 0, defectRate: 0.5, seed: 3 });
   private readonly it = this.sim.frames()[Symbol.asyncIterator]();
   private pending: ((f: Frame | undefined) => void)[] = [];
   private closed = false;
@@ -132,7 +135,7 @@ class TriggeredSim implements FrameSource {
     for (const r of this.pending.splice(0)) r(undefined);
     await this.sim.close();
   }
-  stats = () => ({ triggers: this.triggers });
+  stats = () => ({ frames: 0, dropped: 0, triggers: this.triggers });
 }
 
 describe('camera pipeline control (modes and single requests)', () => {
@@ -140,14 +143,12 @@ describe('camera pipeline control (modes and single requests)', () => {
     const recipe = await loadDemo();
     const sink = collector();
     const metrics = new Metrics();
-    const p = new CameraPipeline(
-      { ...settings, dropPolicy: 'drop-oldest' },
-      new SimSource({ id: 'c1', width: 128, height: 128, fps: 40, defectRate: 0, seed: 2 }, log),
+    const p = pipeline(
+      sim({ width: 128, height: 128, fps: 40, defectRate: 0, seed: 2 }),
       recipe,
-      'demo',
-      [sink],
+      sink.publish,
       metrics,
-      log,
+      { ...settings, dropPolicy: 'drop-oldest' },
     );
     p.setMode('triggered');
     p.start();
@@ -179,14 +180,10 @@ describe('camera pipeline control (modes and single requests)', () => {
   it('in continuous mode a request tags the next frame and every frame is still inspected', async () => {
     const recipe = await loadDemo();
     const sink = collector();
-    const p = new CameraPipeline(
-      settings,
-      new SimSource({ id: 'c1', width: 128, height: 128, fps: 30, defectRate: 0, seed: 4 }, log),
+    const p = pipeline(
+      sim({ width: 128, height: 128, fps: 30, defectRate: 0, seed: 4 }),
       recipe,
-      'demo',
-      [sink],
-      new Metrics(),
-      log,
+      sink.publish,
     );
     p.start();
     await waitFor(() => sink.got.length >= 3, '3 verdicts');
@@ -204,7 +201,7 @@ describe('camera pipeline control (modes and single requests)', () => {
     const recipe = await loadDemo();
     const sink = collector();
     const source = new TriggeredSim();
-    const p = new CameraPipeline(settings, source, recipe, 'demo', [sink], new Metrics(), log);
+    const p = pipeline(source, recipe, sink.publish);
     p.setMode('triggered');
     p.start();
     const a = await within(p.requestSingle('A'), 'verdict A');
@@ -223,19 +220,19 @@ describe('camera pipeline control (modes and single requests)', () => {
   it('a trigger the camera refuses (free run) still gets the next frame for the request', async () => {
     const recipe = await loadDemo();
     const sink = collector();
-    const sim = new SimSource({ id: 'c1', width: 128, height: 128, fps: 20, defectRate: 0, seed: 6 }, log);
+    const camera = sim({ width: 128, height: 128, fps: 20, defectRate: 0, seed: 6 });
     const freeRun: FrameSource = {
       id: 'c1',
       kind: 'free-run',
       get state() {
-        return sim.state;
+        return camera.state;
       },
-      frames: () => sim.frames(),
-      close: () => sim.close(),
-      stats: () => sim.stats(),
+      frames: () => camera.frames(),
+      close: () => camera.close(),
+      stats: () => camera.stats(),
       trigger: () => Promise.reject(new Error('camera c1 is in free run, it cannot be triggered')),
     };
-    const p = new CameraPipeline(settings, freeRun, recipe, 'demo', [sink], new Metrics(), log);
+    const p = pipeline(freeRun, recipe, sink.publish);
     p.setMode('triggered');
     p.start();
     const v = await within(p.requestSingle('F-1'), 'the verdict of the next frame');
@@ -249,7 +246,7 @@ describe('camera pipeline control (modes and single requests)', () => {
     const recipe = await loadDemo();
     const source = new TriggeredSim();
     source.trigger = async () => {}; // a trigger that never yields a frame: the camera missed it
-    const p = new CameraPipeline(settings, source, recipe, 'demo', [], new Metrics(), log);
+    const p = pipeline(source, recipe);
     p.setMode('triggered');
     p.start();
     const r = p.requestSingle('X');

@@ -1,53 +1,27 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/core/verdict.js';
-import { ArchiveSink } from '../../src/sinks/archive/archiveSink.js';
-import type { VerdictArtifacts } from '../../src/sinks/types.js';
+import { ArchiveSink, type ArchiveSettings } from '../../src/sinks/archive/archiveSink.js';
 import { tempDir } from '../helpers/fixtures.js';
-
-const W = 16;
-const artifacts: VerdictArtifacts = {
-  image: {
-    data: Buffer.alloc(W * W * 3, 128),
-    width: W,
-    height: W,
-    channels: 3,
-    original: { width: W, height: W, channels: 3 },
-  },
-  map: new Float32Array(W * W).fill(1),
-  mapWidth: W,
-  mapHeight: W,
-};
-
-let n = 0;
-const verdict = (ok: boolean): Verdict => ({
-  resultId: `r-${String(++n).padStart(4, '0')}`,
-  cameraId: 'cam1',
-  recipe: 'r',
-  modelVersion: 'abc',
-  seq: n,
-  ok,
-  score: ok ? 1 : 9,
-  threshold: 5,
-  normalizedScore: ok ? 0.2 : 1.8,
-  regions: [],
-  timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decisionMs: 0, totalMs: 0 },
-  capturedAt: Date.now(),
-  decidedAt: Date.now() + n, // distinct, increasing file names
-});
+import { testArtifacts as artifacts, testLine, testVerdict as verdict } from '../helpers/line.js';
 
 const jsonFiles = (dir: string): string[] =>
   (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).sort();
 
 describe('NG archive', () => {
+  let t: Awaited<ReturnType<typeof testLine>>;
+  beforeAll(async () => {
+    t = await testLine();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const archive = (s: ArchiveSettings): ArchiveSink => new ArchiveSink(t.context(s));
+
   it('keeps every NG frame (image, heatmap, verdict) and no OK frame when the sample rate is 0', async () => {
     const dir = tempDir('archive');
-    const a = new ArchiveSink(
-      { dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1e9, calibrationMin: () => 0 },
-      pino({ level: 'silent' }),
-    );
+    const a = archive({ dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1e9 });
     await a.start();
     const ng = verdict(false);
     a.publish(ng, artifacts);
@@ -67,8 +41,8 @@ describe('NG archive', () => {
 
   it('retention by count drops the oldest, also across restarts; OK frames sampled when asked', async () => {
     const dir = tempDir('archive');
-    const opts = { dir, okSampleRate: 1, maxFiles: 3, maxBytes: 1e9, calibrationMin: () => 0 };
-    const a = new ArchiveSink(opts, pino({ level: 'silent' }));
+    const opts = { dir, okSampleRate: 1, maxFiles: 3, maxBytes: 1e9 };
+    const a = archive(opts);
     await a.start();
     const vs = [verdict(false), verdict(true), verdict(false), verdict(false), verdict(false)];
     for (const v of vs) a.publish(v, artifacts);
@@ -77,7 +51,7 @@ describe('NG archive', () => {
       vs.slice(2).map((v) => `${v.resultId}.json`),
     );
     // A new run indexes what is there and keeps enforcing the limit.
-    const b = new ArchiveSink({ ...opts, maxFiles: 2 }, pino({ level: 'silent' }));
+    const b = archive({ ...opts, maxFiles: 2 });
     await b.start();
     const last = verdict(false);
     b.publish(last, artifacts);
@@ -90,10 +64,7 @@ describe('NG archive', () => {
 
   it('retention by bytes', async () => {
     const dir = tempDir('archive');
-    const a = new ArchiveSink(
-      { dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1, calibrationMin: () => 0 },
-      pino({ level: 'silent' }),
-    );
+    const a = archive({ dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1 });
     await a.start();
     a.publish(verdict(false), artifacts);
     a.publish(verdict(false), artifacts);

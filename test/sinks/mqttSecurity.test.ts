@@ -2,10 +2,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttSink, type MqttSettings } from '../../src/sinks/mqtt/mqttSink.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { testLine } from '../helpers/line.js';
 import { freePort, waitFor } from '../helpers/peers.js';
 
 /**
@@ -80,7 +80,6 @@ function makePki(): void {
 const settings = (url: string, extra: Partial<MqttSettings> = {}): MqttSettings => ({
   url,
   prefix: 'insp',
-  line: 'L1',
   clientId: '',
   username: '',
   password: '',
@@ -88,15 +87,17 @@ const settings = (url: string, extra: Partial<MqttSettings> = {}): MqttSettings 
   tls: { ca: '', cert: '', key: '', rejectUnauthorized: true },
   statsIntervalSec: 0,
   maxQueued: 100,
+  embedded: { host: '127.0.0.1', port: 0 },
   ...extra,
 });
-const commands = { setRecipe: async () => '', activeRecipe: () => 'r', stats: () => ({}) };
+
+let t: Awaited<ReturnType<typeof testLine>>;
 
 async function connects(s: MqttSettings, ms = 8000): Promise<boolean> {
-  const sink = new MqttSink(s, ['cam1'], commands, pino({ level: 'silent' }));
+  const sink = new MqttSink(t.context(s));
   await sink.start();
   try {
-    await waitFor(() => sink.ready(), 'connect', ms);
+    await waitFor(() => sink.health().ready, 'connect', ms);
     return true;
   } catch {
     return false;
@@ -111,6 +112,7 @@ describe('MQTT security against mosquitto', () => {
   let proc: ReturnType<typeof spawn>;
 
   beforeAll(async () => {
+    t = await testLine();
     makePki();
     tlsPort = await freePort();
     pwPort = await freePort();
@@ -147,8 +149,9 @@ describe('MQTT security against mosquitto', () => {
       );
     }
   });
-  afterAll(() => {
+  afterAll(async () => {
     proc?.kill('SIGTERM');
+    await t?.close();
   });
 
   it('TLS with a client certificate: connects; without the client certificate or with an unknown CA: refused', async () => {
@@ -185,10 +188,9 @@ describe('MQTT security against mosquitto', () => {
 
   it('an unreadable secret file is a clear error naming the setting', async () => {
     const sink = new MqttSink(
-      settings(`mqtt://127.0.0.1:${pwPort}`, { username: 'line1', passwordFile: '/nonexistent/pw' }),
-      ['cam1'],
-      commands,
-      pino({ level: 'silent' }),
+      t.context(
+        settings(`mqtt://127.0.0.1:${pwPort}`, { username: 'line1', passwordFile: '/nonexistent/pw' }),
+      ),
     );
     await expect(sink.start()).rejects.toThrow(/mqtt passwordFile file \/nonexistent\/pw cannot be read/);
   });

@@ -5,7 +5,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEADLINE_MS, within } from '../helpers/waiting.js';
 import type { Frame } from '../../src/core/frame.js';
-import { FolderSource, type FolderSourceOptions } from '../../src/sources/folder/folderSource.js';
+import { FolderSource } from '../../src/sources/folder/folderSource.js';
+import type { FolderOptions } from '../../src/sources/folder/settings.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -38,22 +39,22 @@ async function tempDir(): Promise<string> {
 }
 
 function source(
-  opts: Partial<FolderSourceOptions> & { dir: string },
+  opts: Partial<FolderOptions> & { dir: string },
   log: pino.Logger = pino({ level: 'silent' }),
 ): FolderSource {
-  const src = new FolderSource(
-    {
-      id: 'cam1',
+  const src = new FolderSource({
+    id: 'cam1',
+    log,
+    options: {
       mode: 'watch',
       fps: 0,
       loop: false,
       processExisting: false,
-      settleMs: 150,
-      pollMs: 100,
+      settleSec: 0.15,
+      pollSec: 0.1,
       ...opts,
     },
-    log,
-  );
+  });
   sources.push(src);
   return src;
 }
@@ -116,15 +117,15 @@ describe('FolderSource watch mode', () => {
     expect(src.stats()).toMatchObject({ frames: 4, readErrors: 0, pending: 0 });
   });
 
-  it('passes on a zero-byte file only after it stayed empty far longer than settleMs; one that fills up is complete', async () => {
+  it('passes on a zero-byte file only after it stayed empty far longer than settleSec; one that fills up is complete', async () => {
     const dir = await tempDir();
-    const src = source({ dir, settleMs: 150 }); // empty files wait max(10 x settle, 2 s)
+    const src = source({ dir, settleSec: 0.15 }); // empty files wait max(10 x settle, 2 s)
     const c = collect(src);
     await until(() => src.state === 'streaming', 'streaming');
     await writeFile(path.join(dir, 'empty.png'), '');
     await writeFile(path.join(dir, 'filling.png'), '');
     await new Promise((r) => setTimeout(r, 600));
-    expect(c.frames).toHaveLength(0); // well past settleMs: an empty file may still be an upload starting
+    expect(c.frames).toHaveLength(0); // well past settleSec: an empty file may still be an upload starting
     await writeFile(path.join(dir, 'filling.png'), bytes('f'));
     await until(() => c.frames.length >= 2, 'both files');
     const byName = Object.fromEntries(c.frames.map((f) => [path.basename(f.origin ?? ''), f]));
@@ -135,8 +136,8 @@ describe('FolderSource watch mode', () => {
 
   it('emits a file written slowly in chunks once, complete', async () => {
     const dir = await tempDir();
-    // settleMs is well above the gaps between writes so a slow CI box cannot make the file look finished.
-    const src = source({ dir, settleMs: 800 });
+    // settleSec is well above the gaps between writes so a slow CI box cannot make the file look finished.
+    const src = source({ dir, settleSec: 0.8 });
     const c = collect(src);
     await until(() => src.state === 'streaming', 'streaming');
 
@@ -204,7 +205,7 @@ describe('FolderSource watch mode', () => {
 
   it('forgets a file deleted before it settled', async () => {
     const dir = await tempDir();
-    const src = source({ dir, settleMs: 1000 });
+    const src = source({ dir, settleSec: 1 });
     const c = collect(src);
     await until(() => src.state === 'streaming', 'streaming');
 
@@ -260,7 +261,7 @@ describe('FolderSource watch mode', () => {
 
   it('close() ends a pending for-await promptly', async () => {
     const dir = await tempDir();
-    const src = source({ dir, pollMs: 60_000 });
+    const src = source({ dir, pollSec: 60 });
     const c = collect(src);
     await until(() => src.state === 'streaming', 'streaming');
     await sleep(50);
@@ -320,7 +321,7 @@ describe('FolderSource replay mode', () => {
   it('waits on an empty folder with one warning, then replays what appears', async () => {
     const dir = await tempDir();
     const { log, lines } = testLogger();
-    const src = source({ dir, mode: 'replay', loop: false, pollMs: 50 }, log);
+    const src = source({ dir, mode: 'replay', loop: false, pollSec: 0.05 }, log);
     const c = collect(src);
     await until(() => lines.some((l) => l.level === 40), 'the empty-folder warning');
     await sleep(300); // several polls
@@ -335,7 +336,7 @@ describe('FolderSource replay mode', () => {
 
   it('close() ends a replay waiting on an empty folder', async () => {
     const dir = await tempDir();
-    const src = source({ dir, mode: 'replay', loop: true, pollMs: 60_000 });
+    const src = source({ dir, mode: 'replay', loop: true, pollSec: 60 });
     const c = collect(src);
     await until(() => src.state === 'idle', 'idle');
     await src.close();

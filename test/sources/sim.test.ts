@@ -7,14 +7,29 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { within } from '../helpers/waiting.js';
 import type { Frame } from '../../src/core/frame.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { formatProblem, validateSettings, type SettingProblem } from '../../src/core/settings.js';
 import { writeSimDataset } from '../../src/sources/sim/dataset.js';
 import { DEFECT_KINDS, planFrame, renderPart, type DefectKind } from '../../src/sources/sim/render.js';
-import { SimSource, type SimSourceOptions } from '../../src/sources/sim/simSource.js';
+import { simSettings } from '../../src/sources/sim/settings.js';
+import { SimSource, type SimOptions } from '../../src/sources/sim/simSource.js';
 
 const quiet = pino({ level: 'silent' });
 
-const sim = (o: Partial<SimSourceOptions> = {}): SimSource =>
-  new SimSource({ id: 'sim0', width: 64, height: 48, fps: 0, defectRate: 0.3, seed: 42, ...o }, quiet);
+const sim = (o: Partial<SimOptions> = {}): SimSource =>
+  new SimSource({
+    id: 'sim0',
+    log: quiet,
+    options: { width: 64, height: 48, fps: 0, defectRate: 0.3, seed: 42, ...o },
+  });
+
+/** As a configuration starts it: the settings pass first (its problems thrown, as the daemon does), then `sim`. */
+const configured = (o: Partial<SimOptions>): SimSource => {
+  const { count, defectKinds, ...given } = o;
+  const problems: SettingProblem[] = [];
+  const settings = validateSettings(simSettings, given, 'source', problems);
+  if (problems.length > 0) throw new ConfigError(problems.map(formatProblem).join('\n'));
+  return sim({ ...settings, count, defectKinds });
+};
 
 const sum = (a: Uint8Array): number => a.reduce((s, v) => s + v, 0);
 
@@ -160,7 +175,7 @@ describe('SimSource', () => {
       if (f.label?.defective) defects++;
     }
     expect(defects).toBeGreaterThan(0);
-    expect(src.stats()).toEqual({ frames: 40, defects });
+    expect(src.stats()).toEqual({ frames: 40, dropped: 0, defects });
   });
 
   it('replays the same frames and labels from the same seed', async () => {
@@ -220,11 +235,11 @@ describe('SimSource', () => {
   });
 
   it('rejects bad options naming the key', () => {
-    expect(() => sim({ defectRate: 1.5 })).toThrow(ConfigError);
-    expect(() => sim({ defectRate: 1.5 })).toThrow(/defectRate/);
-    expect(() => sim({ width: 3 })).toThrow(/width/);
-    expect(() => sim({ count: -1 })).toThrow(/count/);
-    expect(() => sim({ defectKinds: ['crack' as DefectKind] })).toThrow(/defectKinds/);
+    expect(() => configured({ defectRate: 1.5 })).toThrow(ConfigError);
+    expect(() => configured({ defectRate: 1.5 })).toThrow(/defectRate/);
+    expect(() => configured({ width: 3 })).toThrow(/width/);
+    expect(() => configured({ count: -1 })).toThrow(/count/);
+    expect(() => configured({ defectKinds: ['crack' as DefectKind] })).toThrow(/defectKinds/);
   });
 
   it('gives frames() to one consumer only', () => {

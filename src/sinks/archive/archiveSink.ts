@@ -2,20 +2,15 @@ import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
-import { heatScale, overlayHeatmap } from '../../core/heatmap.js';
-import { messageOf } from '../../core/errors.js';
+import { overlayHeatmap } from '../../core/heatmap.js';
+import { InspectdError, messageOf } from '../../core/errors.js';
+import type { Infer } from '../../core/settings.js';
 import type { Verdict } from '../../core/verdict.js';
-import type { Sink, VerdictArtifacts } from '../types.js';
+import type { Sink, SinkContext, SinkHealth, VerdictArtifacts } from '../types.js';
 import { Throttle } from '../../log/logger.js';
+import type { archiveSettings } from './settings.js';
 
-export interface ArchiveSettings {
-  dir: string;
-  okSampleRate: number;
-  maxFiles: number;
-  maxBytes: number;
-  /** Per camera: the heat scale of its recipe (lowest good training score), for comparable pictures. */
-  calibrationMin: (camera: string) => number;
-}
+export type ArchiveSettings = Infer<typeof archiveSettings>;
 
 interface Entry {
   base: string;
@@ -37,19 +32,28 @@ export class ArchiveSink implements Sink {
   private bytes = 0;
   private pending = 0;
   private chain: Promise<void> = Promise.resolve();
-  written = 0;
-  skipped = 0;
+  private written = 0;
+  private skipped = 0;
+  private failed = 0;
   private readonly throttle: Throttle;
+  private readonly s: ArchiveSettings;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly s: ArchiveSettings,
-    private readonly log: Logger,
-  ) {
-    this.throttle = new Throttle(log);
+  constructor(ctx: SinkContext<ArchiveSettings>) {
+    // Relative to where the daemon started, resolved once: a later chdir must not move the archive.
+    this.s = { ...ctx.settings, dir: path.resolve(ctx.settings.dir) };
+    this.log = ctx.log;
+    this.throttle = new Throttle(this.log);
   }
 
   async start(): Promise<void> {
-    await mkdir(this.s.dir, { recursive: true });
+    await mkdir(this.s.dir, { recursive: true }).catch((e: unknown) => {
+      throw new InspectdError(`archive folder ${this.s.dir} cannot be created: ${messageOf(e)}`, {
+        subject: 'archive.dir',
+        value: this.s.dir,
+        fix: 'set archive.dir to a folder inspectd may write (or "" for no archive)',
+      });
+    });
     await this.index();
     await this.enforce();
     this.log.info(
@@ -58,8 +62,20 @@ export class ArchiveSink implements Sink {
     );
   }
 
-  ready(): boolean {
-    return true;
+  /** Always ready: a disk problem loses pictures, never verdicts (counted in stats, said in the log). */
+  health(): SinkHealth {
+    return { ready: true };
+  }
+
+  stats(): Record<string, number> {
+    return {
+      written: this.written,
+      skipped: this.skipped,
+      failed: this.failed,
+      pending: this.pending,
+      files: this.entries.length,
+      bytes: this.bytes,
+    };
   }
 
   publish(v: Verdict, a: VerdictArtifacts): void {
@@ -76,12 +92,14 @@ export class ArchiveSink implements Sink {
     this.pending++;
     this.chain = this.chain
       .then(() => this.write(v, a))
-      .catch((e: unknown) =>
-        this.log.error(
-          { resultId: v.resultId, err: messageOf(e) },
+      .catch((e: unknown) => {
+        this.failed++;
+        this.throttle.warn(
+          'write',
+          { resultId: v.resultId, err: messageOf(e), failed: this.failed },
           `archive: cannot write ${v.resultId}: ${messageOf(e)}`,
-        ),
-      )
+        );
+      })
       .finally(() => this.pending--);
   }
 
@@ -93,7 +111,7 @@ export class ArchiveSink implements Sink {
     const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
     const { width, height } = a.image;
     const raw = { raw: { width, height, channels: 3 as const } };
-    const { lo, hi } = heatScale(v.threshold, this.s.calibrationMin(v.cameraId));
+    const { lo, hi } = v.heatScale;
     const image = await sharp(a.image.data, raw).png({ compressionLevel: 2 }).toBuffer();
     const heat = await sharp(overlayHeatmap(a.image.data, a.map, lo, hi), raw)
       .png({ compressionLevel: 2 })

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
-import { InspectdError, messageOf } from '../../core/errors.js';
+import { boundPort, listen } from '../../core/listen.js';
 
 /**
  * A small MQTT broker inside the daemon (aedes) for when no broker is configured, so the demo and a
@@ -18,29 +18,17 @@ export class EmbeddedBroker {
   ) {}
 
   get url(): string {
-    const addr = this.server?.address();
-    const port = addr && typeof addr === 'object' ? addr.port : this.port;
-    return `mqtt://${this.host}:${port}`;
+    return `mqtt://${this.host}:${boundPort(this.server, this.port)}`;
   }
 
   async start(): Promise<void> {
     this.broker = await Aedes.createBroker();
     const server = net.createServer((socket) => this.broker!.handle(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) =>
-        reject(
-          new InspectdError(
-            `embedded MQTT broker cannot listen on ${this.host}:${this.port}: ${messageOf(e)}`,
-            {
-              subject: 'mqtt.embedded.port',
-              value: this.port,
-              fix: 'another broker may run there: set mqtt.url to use it, or choose another mqtt.embedded.port',
-            },
-          ),
-        ),
-      );
-      server.listen(this.port, this.host, () => resolve());
+    await listen(server, this.host, this.port, {
+      name: 'embedded MQTT broker',
+      setting: 'mqtt.embedded.port',
+      fix: 'another broker may run there: set mqtt.url to use it, or choose another mqtt.embedded.port',
     });
     this.log.info(
       { url: this.url },

@@ -1,22 +1,15 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
+import type { Infer } from '../../core/settings.js';
 import type { Verdict } from '../../core/verdict.js';
-import type { Sink } from '../types.js';
+import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import { Throttle } from '../../log/logger.js';
+import { EmbeddedBroker } from './embeddedBroker.js';
+import type { mqttSettings } from './settings.js';
 import { parseRecipeSet, topics, verdictPayload, type RecipeStatePayload } from './topics.js';
 
-/** The `mqtt` settings of the configuration (docs/CONFIG.md) with the broker URL resolved, plus the line name. */
-export type MqttSettings = Omit<Config['mqtt'], 'embedded'> & { line: string };
-
-export interface MqttCommands {
-  /** Switches a camera's recipe; resolves with the active recipe name, rejects with a user-facing error. */
-  setRecipe(camera: string, recipe: string): Promise<string>;
-  activeRecipe(camera: string): string | undefined;
-  stats(): object;
-}
+export type MqttSettings = Infer<typeof mqttSettings>;
 
 const readSecret = (file: string, what: string): Buffer => {
   try {
@@ -32,26 +25,31 @@ const readSecret = (file: string, what: string): Buffer => {
 /**
  * Verdicts to MQTT (QoS 1), availability with a last will, periodic stats, and the recipe/set command with a
  * retained state echo. mqtt.js reconnects by itself and holds QoS 1 publishes while the broker is away; this
- * sink bounds how many it lets pile up.
+ * sink bounds how many it lets pile up. With no `mqtt.url` it runs an embedded broker and publishes there.
  */
 export class MqttSink implements Sink {
   readonly name = 'mqtt';
   private client?: MqttClient;
+  private broker?: EmbeddedBroker;
+  private url = '';
   private statsTimer?: NodeJS.Timeout;
   private readonly t: ReturnType<typeof topics>;
+  private readonly s: MqttSettings;
   private inFlight = 0;
-  published = 0;
-  dropped = 0;
+  private published = 0;
+  private dropped = 0;
+  private failed = 0;
   private readonly throttle: Throttle;
 
-  constructor(
-    private readonly s: MqttSettings,
-    private readonly cameras: string[],
-    private readonly commands: MqttCommands,
-    private readonly log: Logger,
-  ) {
-    this.t = topics(s.prefix, s.line);
-    this.throttle = new Throttle(log);
+  constructor(private readonly ctx: SinkContext<MqttSettings>) {
+    this.s = ctx.settings;
+    this.t = topics(this.s.prefix, ctx.line);
+    this.throttle = new Throttle(ctx.log);
+  }
+
+  /** The broker verdicts go to (the embedded one's address when no url is configured). */
+  get brokerUrl(): string {
+    return this.url;
   }
 
   private options(): IClientOptions {
@@ -60,7 +58,7 @@ export class MqttSink implements Sink {
       ? readSecret(s.passwordFile, 'passwordFile').toString('utf8').trim()
       : s.password;
     return {
-      clientId: s.clientId || `inspectd-${s.line}-${process.pid}`,
+      clientId: s.clientId || `inspectd-${this.ctx.line}-${process.pid}`,
       username: s.username || undefined,
       password: password || undefined,
       clean: true,
@@ -75,30 +73,42 @@ export class MqttSink implements Sink {
   }
 
   async start(): Promise<void> {
-    const safeUrl = this.s.url.replace(/\/\/[^@/]*@/, '//***@');
-    const client = mqtt.connect(this.s.url, this.options());
+    this.url = this.s.url;
+    if (!this.url) {
+      this.broker = new EmbeddedBroker(
+        this.s.embedded.host,
+        this.s.embedded.port,
+        this.ctx.log.child({ stage: 'broker' }),
+      );
+      await this.broker.start();
+      this.url = this.broker.url;
+    }
+    const safeUrl = this.url.replace(/\/\/[^@/]*@/, '//***@');
+    const client = mqtt.connect(this.url, this.options());
     this.client = client;
     client.on('connect', () => {
-      this.log.info({ url: safeUrl }, `connected to MQTT broker ${safeUrl}`);
+      this.ctx.log.info({ url: safeUrl }, `connected to MQTT broker ${safeUrl}`);
       client.publish(this.t.availability, 'online', { qos: 1, retain: true });
       client.subscribe(this.t.recipeSetWildcard, { qos: 1 });
-      for (const cam of this.cameras) this.publishRecipeState(cam, { status: 'ok' });
+      for (const cam of this.ctx.control.cameras) this.publishRecipeState(cam, { status: 'ok' });
     });
-    client.on('reconnect', () => this.log.debug({ url: safeUrl }, 'reconnecting to MQTT broker'));
+    client.on('reconnect', () => this.ctx.log.debug({ url: safeUrl }, 'reconnecting to MQTT broker'));
     client.on('offline', () =>
-      this.log.warn(
+      this.ctx.log.warn(
         { url: safeUrl },
         `MQTT broker ${safeUrl} unreachable; verdicts are held and sent when it is back`,
       ),
     );
-    client.on('error', (e) => this.log.warn({ url: safeUrl, err: messageOf(e) }, `MQTT: ${messageOf(e)}`));
+    client.on('error', (e) =>
+      this.ctx.log.warn({ url: safeUrl, err: messageOf(e) }, `MQTT: ${messageOf(e)}`),
+    );
     client.on('message', (topic, payload) => void this.onMessage(topic, payload.toString('utf8')));
     if (this.s.statsIntervalSec > 0) {
       this.statsTimer = setInterval(() => {
         if (client.connected)
           client.publish(
             this.t.stats,
-            JSON.stringify({ at: new Date().toISOString(), ...this.commands.stats() }),
+            JSON.stringify({ at: new Date().toISOString(), cameras: this.ctx.control.status().cameras }),
             { qos: 0 },
           );
       }, this.s.statsIntervalSec * 1000);
@@ -106,8 +116,12 @@ export class MqttSink implements Sink {
     }
   }
 
-  ready(): boolean {
-    return Boolean(this.client?.connected);
+  health(): SinkHealth {
+    return this.client?.connected ? { ready: true } : { ready: false, reason: 'mqtt not connected' };
+  }
+
+  stats(): Record<string, number> {
+    return { published: this.published, held: this.inFlight, dropped: this.dropped, failed: this.failed };
   }
 
   publish(v: Verdict): void {
@@ -125,28 +139,32 @@ export class MqttSink implements Sink {
     this.inFlight++;
     client.publish(
       this.t.verdict(v.cameraId),
-      JSON.stringify(verdictPayload(v, this.s.line)),
+      JSON.stringify(verdictPayload(v, this.ctx.line)),
       { qos: 1 },
       (err) => {
         this.inFlight--;
-        if (err)
-          this.log.warn(
+        if (err) {
+          this.failed++;
+          this.ctx.log.warn(
             { resultId: v.resultId, err: messageOf(err) },
             `MQTT publish of ${v.resultId} failed: ${messageOf(err)}`,
           );
-        else this.published++;
+        } else this.published++;
       },
     );
   }
 
   private async onMessage(topic: string, payload: string): Promise<void> {
-    const m = new RegExp(`^${escape(this.s.prefix)}/${escape(this.s.line)}/([^/]+)/recipe/set$`).exec(topic);
+    const m = new RegExp(`^${escape(this.s.prefix)}/${escape(this.ctx.line)}/([^/]+)/recipe/set$`).exec(
+      topic,
+    );
     if (!m) return;
     const camera = m[1];
-    if (!this.cameras.includes(camera)) {
-      this.log.warn(
+    const cameras = this.ctx.control.cameras;
+    if (!cameras.includes(camera)) {
+      this.ctx.log.warn(
         { topic, camera },
-        `recipe/set for unknown camera "${camera}"; cameras: ${this.cameras.join(', ')}`,
+        `recipe/set for unknown camera "${camera}"; cameras: ${cameras.join(', ')}`,
       );
       return;
     }
@@ -156,7 +174,7 @@ export class MqttSink implements Sink {
       return;
     }
     try {
-      await this.commands.setRecipe(camera, req.recipe);
+      await this.ctx.control.setRecipe(camera, req.recipe);
       this.publishRecipeState(camera, { status: 'ok', transaction: req.transaction });
     } catch (e) {
       this.publishRecipeState(camera, { status: 'error', error: messageOf(e), transaction: req.transaction });
@@ -165,7 +183,7 @@ export class MqttSink implements Sink {
 
   private publishRecipeState(camera: string, p: Omit<RecipeStatePayload, 'recipe' | 'at'>): void {
     const state: RecipeStatePayload = {
-      recipe: this.commands.activeRecipe(camera) ?? '',
+      recipe: this.ctx.control.activeRecipe(camera),
       ...p,
       at: new Date().toISOString(),
     };
@@ -175,7 +193,11 @@ export class MqttSink implements Sink {
   async stop(): Promise<void> {
     clearInterval(this.statsTimer);
     const client = this.client;
-    if (!client) return;
+    if (client) await this.disconnect(client);
+    await this.broker?.stop();
+  }
+
+  private async disconnect(client: MqttClient): Promise<void> {
     // Flush held verdicts for a moment if connected, then say offline ourselves (a clean stop is no crash).
     const deadline = Date.now() + 3000;
     while (this.inFlight > 0 && client.connected && Date.now() < deadline)

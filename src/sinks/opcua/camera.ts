@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { AddressSpace, Namespace } from 'node-opcua';
 import type { Logger } from 'pino';
 import { InspectdError } from '../../core/errors.js';
+import type { History } from '../../core/history.js';
+import type { LineControl } from '../../core/line.js';
 import type { Verdict } from '../../core/verdict.js';
 import { FlatTags } from './flatTags.js';
 import { TriggerHandshake } from './handshake.js';
 import { VisionSystemNode } from './machineVision.js';
-import { ResultStore } from './resultStore.js';
+import { CameraResults } from './resultStore.js';
 import {
   canTrigger,
   describeState,
@@ -16,29 +18,13 @@ import {
   type VisionState,
 } from './visionStates.js';
 
-export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
-
-/** What the OPC UA sink may ask of the daemon; passed in so the sink never imports app/ or pipeline/. */
-export interface OpcuaControls {
-  setMode(camera: string, mode: InspectionMode): void;
-  /** Inspects the next frame of `camera` for `partId` (triggering the camera when it can). */
-  requestSingle(camera: string, partId?: string): Promise<Verdict>;
-  abortSingle(camera: string, reason: string): boolean;
-  setRecipe(camera: string, recipe: string): Promise<string>;
-  activeRecipe(camera: string): string | undefined;
-  /** Recipe folder names a camera could prepare. */
-  recipes(): Promise<string[]>;
-  /** True once the camera's source has given up (the vision state goes to Error). */
-  failed(camera: string): boolean;
-}
-
 /**
  * One camera in the address space: its VisionSystem (state machine, recipes, results, events), its flat tags
  * and trigger handshake, kept consistent with each other and with the pipeline's mode.
  */
 export class OpcuaCamera {
   private state: VisionState;
-  private readonly store: ResultStore;
+  private readonly store: CameraResults;
   private readonly vision: VisionSystemNode;
   readonly tags: FlatTags;
   private readonly handshake: TriggerHandshake;
@@ -53,15 +39,15 @@ export class OpcuaCamera {
     own: Namespace,
     readonly id: string,
     initialMode: 'continuous' | 'triggered',
-    maxResults: number,
-    private readonly controls: OpcuaControls,
+    history: History,
+    private readonly controls: LineControl,
     private readonly log: Logger,
   ) {
     this.state = {
       main: 'Operational',
       auto: initialMode === 'continuous' ? 'ContinuousExecution' : 'Ready',
     };
-    this.store = new ResultStore(maxResults);
+    this.store = new CameraResults(history, id);
     this.vision = new VisionSystemNode(
       addressSpace,
       own,
@@ -70,7 +56,7 @@ export class OpcuaCamera {
         command: (cmd, partId) => this.command(cmd, partId),
         prepareRecipe: (r) =>
           controls.setRecipe(id, r).then((active) => (this.tags.set('Recipe', active), active)),
-        activeRecipe: () => controls.activeRecipe(id) ?? '',
+        activeRecipe: () => controls.activeRecipe(id),
         recipes: () => controls.recipes(),
         result: (rid) => this.store.get(rid),
         results: (f, start, max) => this.store.list(f, start, max),
@@ -95,7 +81,7 @@ export class OpcuaCamera {
     this.tags.onWrite('Trigger', (v) =>
       this.handshake.onTrigger(v === true, String(this.tags.get('PartId'))),
     );
-    this.tags.set('Recipe', controls.activeRecipe(id) ?? '');
+    this.tags.set('Recipe', controls.activeRecipe(id));
     this.enter(this.state);
   }
 
@@ -158,7 +144,7 @@ export class OpcuaCamera {
   onVerdict(v: Verdict): void {
     const jobId = this.singleJob ?? this.continuousJob;
     const r = { verdict: v, jobId };
-    this.store.add(r);
+    this.store.add(v.resultId, jobId);
     this.counts.total++;
     if (v.ok) this.counts.ok++;
     else this.counts.ng++;
@@ -179,7 +165,8 @@ export class OpcuaCamera {
 
   heartbeat(): void {
     this.tags.set('Heartbeat', ((this.tags.get('Heartbeat') as number) + 1) % 2 ** 32);
-    if (this.controls.failed(this.id) && this.state.main !== 'Error' && this.state.main !== 'Halted')
+    const failed = this.controls.camera(this.id)?.source.state === 'failed';
+    if (failed && this.state.main !== 'Error' && this.state.main !== 'Halted')
       void this.command('Fault').catch(() => {});
   }
 }

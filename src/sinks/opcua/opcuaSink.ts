@@ -2,19 +2,17 @@ import type { OPCUAServer } from 'node-opcua';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
 import type { Verdict } from '../../core/verdict.js';
-import type { Sink } from '../types.js';
-import { OpcuaCamera, type OpcuaControls } from './camera.js';
+import type { Sink, SinkContext, SinkHealth } from '../types.js';
+import { OpcuaCamera } from './camera.js';
 import { routeLibraryLogs } from './libraryLog.js';
 import { PlcClient } from './plcClient.js';
 import { createServer } from './server.js';
 import type { OpcuaSettings } from './settings.js';
 
-export type { OpcuaControls } from './camera.js';
-
 /**
  * Verdicts to OPC UA: a server with one OPC 40100 VisionSystem and one flat tag folder per camera, and
  * optionally a client writing each verdict into a PLC's own server (client mode). Methods and the trigger
- * handshake reach the pipelines through `controls`. docs/OPCUA.md describes the address space.
+ * handshake reach the pipelines through the line's control. docs/OPCUA.md describes the address space.
  */
 export class OpcuaSink implements Sink {
   readonly name = 'opcua';
@@ -23,14 +21,14 @@ export class OpcuaSink implements Sink {
   private heartbeat?: NodeJS.Timeout;
   private client?: PlcClient;
   private running = false;
+  private published = 0;
+  private readonly s: OpcuaSettings;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly s: OpcuaSettings,
-    private readonly line: string,
-    private readonly cameras: string[],
-    private readonly controls: OpcuaControls,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly ctx: SinkContext<OpcuaSettings>) {
+    this.s = ctx.settings;
+    this.log = ctx.log;
+  }
 
   /** opc.tcp URL of the server's endpoint (once started). */
   get endpointUrl(): string {
@@ -48,15 +46,15 @@ export class OpcuaSink implements Sink {
       this.client = new PlcClient(
         this.s.client,
         this.s.pkiDir,
-        this.cameras,
+        this.ctx.cameras,
         this.log.child({ stage: 'opcua-client' }),
       );
-    const server = await createServer(this.s, this.line, this.log);
+    const server = await createServer(this.s, this.ctx.line, this.log);
     this.server = server;
     await server.initialize();
     const addressSpace = server.engine.addressSpace!;
     const own = addressSpace.getOwnNamespace();
-    for (const id of this.cameras)
+    for (const id of this.ctx.cameras)
       this.cams.set(
         id,
         new OpcuaCamera(
@@ -64,8 +62,8 @@ export class OpcuaSink implements Sink {
           own,
           id,
           this.s.initialMode,
-          this.s.maxResults,
-          this.controls,
+          this.ctx.history,
+          this.ctx.control,
           this.log.child({ camera: id }),
         ),
       );
@@ -106,14 +104,25 @@ export class OpcuaSink implements Sink {
     this.client?.start();
   }
 
-  ready(): boolean {
-    return this.running && (this.client?.ready() ?? true);
+  health(): SinkHealth {
+    if (!this.running) return { ready: false, reason: 'opcua not running' };
+    if (this.client && !this.client.ready()) return { ready: false, reason: 'opcua not connected' };
+    return { ready: true };
+  }
+
+  stats(): Record<string, number> {
+    return {
+      published: this.published,
+      sessions: this.server?.currentSessionCount ?? 0,
+      ...(this.client ? { plcWritten: this.client.written, plcSuperseded: this.client.superseded } : {}),
+    };
   }
 
   publish(v: Verdict): void {
     const cam = this.cams.get(v.cameraId);
     if (!cam) return;
     cam.onVerdict(v);
+    this.published++;
     this.client?.write(v);
   }
 

@@ -63,7 +63,7 @@ export function plcValue(field: Field, v: Verdict, type: DataType): { dataType: 
 
 /**
  * Client mode: writes each camera's latest verdict into nodes of a PLC's own OPC UA server. node-opcua
- * reconnects with back-off (forever, up to reconnectMaxDelaySec) and restores or recreates the session; until
+ * reconnects with back-off (forever, up to reconnectMaxSec) and restores or recreates the session; until
  * then the latest verdict per camera is held (older ones are superseded: a PLC tag holds one value) and written
  * once the session is back.
  */
@@ -82,7 +82,7 @@ export class PlcClient {
   constructor(
     private readonly s: OpcuaClientSettings,
     private readonly pkiDir: string,
-    cameras: string[],
+    cameras: readonly string[],
     private readonly log: Logger,
   ) {
     this.throttle = new Throttle(log);
@@ -102,6 +102,12 @@ export class PlcClient {
       throw new InspectdError(`opcua.client.nodes names unknown camera(s) ${unknown.join(', ')}`, {
         subject: 'opcua.client.nodes',
         fix: `use camera ids from "cameras": ${cameras.join(', ')}`,
+      });
+    const empty = s.nodes.filter((n) => FIELDS.every((f) => !n[f])).map((n) => n.camera);
+    if (empty.length)
+      throw new InspectdError(`opcua.client.nodes: ${empty.join(', ')} names no PLC node to write`, {
+        subject: 'opcua.client.nodes',
+        fix: `name at least one of ${FIELDS.join(', ')} for each camera listed`,
       });
   }
 
@@ -147,7 +153,7 @@ export class PlcClient {
       endpointMustExist: false,
       keepSessionAlive: true,
       requestedSessionTimeout: this.s.sessionTimeoutSec * 1000,
-      connectionStrategy: { maxRetry: -1, initialDelay: 250, maxDelay: this.s.reconnectMaxDelaySec * 1000 },
+      connectionStrategy: { maxRetry: -1, initialDelay: 250, maxDelay: this.s.reconnectMaxSec * 1000 },
     });
     this.client = client;
     client.on('backoff', (n, delay) =>

@@ -1,6 +1,7 @@
+import type { History } from '../../core/history.js';
 import type { Verdict } from '../../core/verdict.js';
 
-/** One stored result: the verdict plus what OPC 40100 adds to it (the job it belongs to). */
+/** One result as OPC 40100 sees it: the verdict plus the job it belongs to. */
 export interface StoredResult {
   verdict: Verdict;
   jobId: string;
@@ -13,38 +14,48 @@ export interface ResultFilter {
 }
 
 /**
- * The latest results of one camera for GetResultById and GetResultListFiltered, bounded: beyond `max` the
- * oldest go first (a Map keeps insertion order, so eviction is O(1)).
+ * One camera's results for GetResultById and GetResultListFiltered: the verdicts come from the line's
+ * history; only the job each belongs to (an OPC UA notion) is kept here, for as long as the history keeps
+ * the verdict.
  */
-export class ResultStore {
-  private readonly byId = new Map<string, StoredResult>();
+export class CameraResults {
+  private readonly jobs = new Map<string, string>();
 
-  constructor(readonly max: number) {}
+  constructor(
+    private readonly history: History,
+    private readonly camera: string,
+  ) {}
 
-  get size(): number {
-    return this.byId.size;
-  }
-
-  add(r: StoredResult): void {
-    this.byId.set(r.verdict.resultId, r);
-    while (this.byId.size > this.max) this.byId.delete(this.byId.keys().next().value as string);
+  /** Records the job of a verdict the history already holds; forgets jobs of verdicts it no longer holds. */
+  add(resultId: string, jobId: string): void {
+    this.jobs.set(resultId, jobId);
+    // The history drops oldest first, as this Map is ordered: stop at the first one still there.
+    for (const old of this.jobs.keys()) {
+      if (this.history.get(old)) break;
+      this.jobs.delete(old);
+    }
   }
 
   get(resultId: string): StoredResult | undefined {
-    return this.byId.get(resultId);
+    const v = this.history.get(resultId);
+    return v && v.cameraId === this.camera ? { verdict: v, jobId: this.jobs.get(resultId) ?? '' } : undefined;
   }
 
   /** Matching results newest first, from `start`, at most `max` (0 = all); `total` counts every match. */
   list(filter: ResultFilter, start: number, max: number): { results: StoredResult[]; total: number } {
-    const all = [...this.byId.values()]
-      .reverse()
-      .filter(
-        (r) =>
-          (!filter.partId || r.verdict.partId === filter.partId) &&
-          (!filter.recipe || r.verdict.recipe === filter.recipe) &&
-          (!filter.jobId || r.jobId === filter.jobId),
-      );
-    const results = all.slice(start, max > 0 ? start + max : undefined);
-    return { results, total: all.length };
+    const { partId, recipe, jobId } = filter;
+    const end = max > 0 ? start + max : undefined;
+    if (!jobId) {
+      const { verdicts, total } = this.history.query({ camera: this.camera, partId, recipe }, start, max);
+      return { results: verdicts.map((v) => this.stored(v)), total };
+    }
+    const all = this.history
+      .query({ camera: this.camera, partId, recipe })
+      .verdicts.filter((v) => this.jobs.get(v.resultId) === jobId);
+    return { results: all.slice(start, end).map((v) => this.stored(v)), total: all.length };
+  }
+
+  private stored(v: Verdict): StoredResult {
+    return { verdict: v, jobId: this.jobs.get(v.resultId) ?? '' };
   }
 }

@@ -60,7 +60,7 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
   });
   await pki.initialize();
   // node-opcua keeps this floor in a static: one server per process, so setting it here is safe.
-  Subscription.minimumPublishingInterval = s.minPublishingIntervalMs;
+  Subscription.minimumPublishingInterval = s.minPublishingIntervalSec * 1000;
   const wildcard = s.host === '0.0.0.0' || s.host === '::';
   return new OPCUAServer({
     host: s.host,

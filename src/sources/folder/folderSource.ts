@@ -1,28 +1,11 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import { messageOf } from '../../core/errors.js';
-import type { Frame, FrameSource, SourceState } from '../../core/frame.js';
+import type { Frame, SourceContext } from '../../core/frame.js';
 import { isImageFile, listImages } from '../../preprocess/imageFiles.js';
-
-export interface FolderSourceOptions {
-  id: string;
-  /** The folder to read images from (not recursive). */
-  dir: string;
-  /** watch: emit each new file once, when complete. replay: emit the folder's images in name order. */
-  mode: 'watch' | 'replay';
-  /** Replay pacing in frames per second; 0 = as fast as the consumer pulls. */
-  fps: number;
-  /** Replay: start over at the end (else the iteration ends). */
-  loop: boolean;
-  /** Watch: also emit the images already in the folder when watching starts. */
-  processExisting: boolean;
-  /** Watch: a file counts as complete when its size and mtime have not changed for this long. */
-  settleMs: number;
-  /** Rescan interval (watch: the fallback when fs.watch events are missed; both: missing-folder retries). */
-  pollMs: number;
-}
+import { SourceBase } from '../sourceBase.js';
+import type { FolderOptions } from './settings.js';
 
 /** Names uploaders and editors use while a file is still being written. */
 const TEMP_NAME = /(\.part|\.tmp|\.filepart|~)$/i;
@@ -48,10 +31,8 @@ interface Pending {
  * bytes, decoded (and rejected when corrupt) downstream. Only file names are queued; a file is read when
  * the consumer pulls its frame.
  */
-export class FolderSource implements FrameSource {
+export class FolderSource extends SourceBase<FolderOptions> {
   readonly kind = 'folder';
-  readonly id: string;
-  private _state: SourceState = 'starting';
 
   private readonly dir: string;
   private readonly settleMs: number;
@@ -59,14 +40,8 @@ export class FolderSource implements FrameSource {
   private readonly emptySettleMs: number;
   private readonly pollMs: number;
 
-  private started = false;
-  private closed = false;
   private seq = 0;
-  private frameCount = 0;
   private readErrors = 0;
-
-  /** The consumer waiting for a queued file, a close, or a pacing/retry delay. */
-  private waiter: (() => void) | undefined;
 
   // watch mode
   private watcher: FSWatcher | undefined;
@@ -91,78 +66,31 @@ export class FolderSource implements FrameSource {
   // replay mode
   private readonly replayWarned = new Set<string>();
 
-  private readonly log: Logger;
-
-  constructor(
-    private readonly opts: FolderSourceOptions,
-    log: Logger,
-  ) {
-    this.id = opts.id;
-    this.log = log.child({ camera: opts.id });
-    this.dir = path.resolve(opts.dir);
-    this.settleMs = Math.max(0, opts.settleMs);
+  constructor(ctx: SourceContext<FolderOptions>) {
+    // Only names are queued, and a file is read when its frame is pulled: one frame in the mailbox.
+    super(ctx, { name: `folder source ${ctx.id}`, capacity: 1, policy: 'wait' });
+    this.dir = path.resolve(ctx.options.dir);
+    this.settleMs = Math.max(0, ctx.options.settleSec * 1000);
     this.emptySettleMs = Math.max(10 * this.settleMs, 2000);
-    this.pollMs = Math.max(10, opts.pollMs);
+    this.pollMs = Math.max(10, ctx.options.pollSec * 1000);
   }
 
-  get state(): SourceState {
-    return this._state;
+  protected produce(): Promise<void> {
+    return this.options.mode === 'watch' ? this.watchFiles() : this.replayFiles();
   }
 
-  frames(): AsyncIterable<Frame> {
-    if (this.started) throw new Error(`folder source ${this.id}: frames() can be consumed only once`);
-    this.started = true;
-    if (this.opts.mode === 'watch') {
-      // Start now, not at the first pull: "already there at start" means there when the pipeline asked.
-      if (!this.closed) this.startWatching();
-      return this.watchFrames();
-    }
-    return this.replayFrames();
-  }
-
-  async close(): Promise<void> {
-    this.shutdown();
-    this._state = 'stopped';
-  }
-
-  stats(): Record<string, number> {
-    return {
-      frames: this.frameCount,
-      readErrors: this.readErrors,
-      pending: this.pending.size,
-      queued: this.queue.size,
-    };
-  }
-
-  // ---------------------------------------------------------------- shared
-
-  private shutdown(): void {
-    this.closed = true;
+  protected override release(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.pollTimer = this.settleTimer = undefined;
     this.closeWatcher();
-    this.wake();
   }
 
-  /** Resolves on wake() or close, or after `ms` when given. */
-  private sleep(ms?: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = (): void => {
-        if (timer) clearTimeout(timer);
-        if (this.waiter === done) this.waiter = undefined;
-        resolve();
-      };
-      if (ms !== undefined) timer = setTimeout(done, ms);
-      this.waiter = done;
-    });
+  protected override ownStats(): Record<string, number> {
+    return { readErrors: this.readErrors, pending: this.pending.size, queued: this.queue.size };
   }
 
-  private wake(): void {
-    this.waiter?.();
-  }
+  // ---------------------------------------------------------------- shared
 
   /** The file's bytes, or undefined (warned, counted) when it cannot be read. */
   private async readBytes(name: string, warnOnce: boolean): Promise<Buffer | undefined> {
@@ -186,7 +114,6 @@ export class FolderSource implements FrameSource {
   }
 
   private frameOf(name: string, data: Buffer, timestamp: number): Frame {
-    this.frameCount++;
     return {
       cameraId: this.id,
       seq: ++this.seq,
@@ -202,8 +129,8 @@ export class FolderSource implements FrameSource {
 
   /** Logs that the folder cannot be listed, once per outage, and moves to 'reconnecting'. */
   private folderUnavailable(e: unknown): void {
-    if (this._state === 'reconnecting' || this.closed) return;
-    this._state = 'reconnecting';
+    if (this.state === 'reconnecting' || this.closed) return;
+    this.state = 'reconnecting';
     const code = codeOf(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       this.log.warn(
@@ -220,102 +147,96 @@ export class FolderSource implements FrameSource {
   }
 
   private folderAvailable(): void {
-    if (this._state === 'reconnecting') {
+    if (this.state === 'reconnecting') {
       this.log.info({ dir: this.dir }, `folder source ${this.id}: folder ${this.dir} is there now`);
     }
   }
 
   // ---------------------------------------------------------------- replay
 
-  private async *replayFrames(): AsyncGenerator<Frame> {
-    const interval = this.opts.fps > 0 ? 1000 / this.opts.fps : 0;
+  private async replayFiles(): Promise<void> {
+    const interval = this.options.fps > 0 ? 1000 / this.options.fps : 0;
     let due = 0;
     let emptyWarned = false;
-    try {
-      while (!this.closed) {
-        let files: string[];
-        try {
-          files = (await listImages(this.dir, 'replay folder'))
-            .map((f) => path.basename(f))
-            .filter((n) => !n.startsWith('.'));
-        } catch (e) {
-          // listImages wraps the cause; a stat tells a missing folder from an unreadable one.
-          this.folderUnavailable(
-            await stat(this.dir).then(
-              () => e,
-              (statError: unknown) => statError,
-            ),
-          );
-          await this.sleep(this.pollMs);
-          continue;
-        }
-        this.folderAvailable();
-        if (files.length === 0) {
-          if (!emptyWarned) {
-            this.log.warn(
-              { dir: this.dir },
-              `folder source ${this.id}: no images in ${this.dir} to replay; checking again every ${this.pollMs} ms`,
-            );
-            emptyWarned = true;
-          }
-          this._state = 'idle';
-          await this.sleep(this.pollMs);
-          continue;
-        }
-        emptyWarned = false;
-        this._state = 'streaming';
-        for (const n of this.replayWarned) if (!files.includes(n)) this.replayWarned.delete(n);
-
-        let emitted = 0;
-        for (const name of files) {
-          if (this.closed) return;
-          const data = await this.readBytes(name, true);
-          if (!data) continue;
-          if (interval > 0) {
-            const wait = due - Date.now();
-            if (wait > 0) await this.sleep(wait);
-          }
-          if (this.closed) return;
-          const now = Date.now();
-          // Keep a steady schedule; when the consumer fell behind by more than a frame, start it afresh.
-          due = (now - due > interval ? now : due) + interval;
-          emitted++;
-          yield this.frameOf(name, data, now);
-        }
-        if (!this.opts.loop) {
-          this._state = 'idle';
-          return;
-        }
-        if (emitted === 0 && !this.closed) {
-          // Every file failed to read: don't spin through them.
-          await this.sleep(this.pollMs);
-        }
+    while (!this.closed) {
+      let files: string[];
+      try {
+        files = (await listImages(this.dir, 'replay folder'))
+          .map((f) => path.basename(f))
+          .filter((n) => !n.startsWith('.'));
+      } catch (e) {
+        // listImages wraps the cause; a stat tells a missing folder from an unreadable one.
+        this.folderUnavailable(
+          await stat(this.dir).then(
+            () => e,
+            (statError: unknown) => statError,
+          ),
+        );
+        await this.sleep(this.pollMs);
+        continue;
       }
-    } finally {
-      if (this._state !== 'idle') this._state = 'stopped';
-      this.shutdown();
+      this.folderAvailable();
+      if (files.length === 0) {
+        if (!emptyWarned) {
+          this.log.warn(
+            { dir: this.dir },
+            `folder source ${this.id}: no images in ${this.dir} to replay; checking again every ${this.pollMs} ms`,
+          );
+          emptyWarned = true;
+        }
+        this.state = 'idle';
+        await this.sleep(this.pollMs);
+        continue;
+      }
+      emptyWarned = false;
+      this.state = 'streaming';
+      for (const n of this.replayWarned) if (!files.includes(n)) this.replayWarned.delete(n);
+
+      let emitted = 0;
+      for (const name of files) {
+        await this.pulled();
+        if (this.closed) return;
+        const data = await this.readBytes(name, true);
+        if (!data) continue;
+        if (interval > 0) {
+          const wait = due - Date.now();
+          if (wait > 0) await this.sleep(wait);
+        }
+        if (this.closed) return;
+        const now = Date.now();
+        // Keep a steady schedule; when the consumer fell behind by more than a frame, start it afresh.
+        due = (now - due > interval ? now : due) + interval;
+        emitted++;
+        await this.offer(this.frameOf(name, data, now));
+      }
+      if (!this.options.loop) {
+        this.state = 'idle';
+        return;
+      }
+      if (emitted === 0 && !this.closed) {
+        // Every file failed to read: don't spin through them.
+        await this.sleep(this.pollMs);
+      }
     }
   }
 
   // ---------------------------------------------------------------- watch
 
-  private async *watchFrames(): AsyncGenerator<Frame> {
-    try {
-      while (!this.closed) {
-        const next = this.queue.entries().next();
-        if (next.done) {
-          await this.sleep();
-          continue;
-        }
-        const [name, mtimeMs] = next.value;
-        this.queue.delete(name);
-        const data = await this.readBytes(name, false);
-        if (!data || this.closed) continue;
-        yield this.frameOf(name, data, Math.floor(mtimeMs));
+  private async watchFiles(): Promise<void> {
+    // Runs from frames() on: "already there at start" means there when the pipeline asked.
+    this.startWatching();
+    while (!this.closed) {
+      await this.pulled();
+      const next = this.queue.entries().next();
+      if (next.done) {
+        await this.sleep();
+        continue;
       }
-    } finally {
-      this._state = 'stopped';
-      this.shutdown();
+      const [name, mtimeMs] = next.value;
+      this.queue.delete(name);
+      const data = await this.readBytes(name, false);
+      if (!data || this.closed) continue;
+      await this.offer(this.frameOf(name, data, Math.floor(mtimeMs)));
     }
   }
 
@@ -380,7 +301,7 @@ export class FolderSource implements FrameSource {
     }
     if (this.firstListing) {
       this.firstListing = false;
-      const skip = !this.opts.processExisting && !this.absentAtStart;
+      const skip = !this.options.processExisting && !this.absentAtStart;
       if (skip) for (const n of names) this.done.set(n, NaN);
       this.log.info(
         { dir: this.dir, existing: names.size },
@@ -391,7 +312,7 @@ export class FolderSource implements FrameSource {
       );
     }
     this.folderAvailable();
-    this._state = 'streaming';
+    this.state = 'streaming';
 
     // Forget what is gone, so memory follows the folder's contents.
     for (const n of this.done.keys()) if (!names.has(n) && !this.queue.has(n)) this.done.delete(n);

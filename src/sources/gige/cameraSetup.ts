@@ -5,29 +5,24 @@
  */
 import { InspectdError, messageOf } from '../../core/errors.js';
 import { FLOAT_TYPES, INT_TYPES, type NodeMap } from './genicam/nodeMap.js';
+import type { GigeSettings } from './settings.js';
 
 export type FeatureValue = string | number | boolean;
 
-export interface CameraSettings {
-  /** GenICam PixelFormat entry (Mono8, BayerRG8, ...); '' leaves the camera's. */
-  pixelFormat: string;
-  /** 0 leaves the camera's. */
-  width: number;
-  height: number;
-  /** -1 leaves the camera's. */
-  offsetX: number;
-  offsetY: number;
-  /** Microseconds; 0 leaves the camera's. */
-  exposureUs: number;
-  /** Camera gain units (dB on SFNC cameras, raw counts where only GainRaw exists); -1 leaves it. */
-  gain: number;
-  /** Frames per second in free run; 0 leaves the camera's. */
-  frameRate: number;
-  /** 'software': one frame per TriggerSoftware; 'off': free run. */
-  trigger: 'off' | 'software';
-  /** Further features by name, set in order after the ones above (vendor features, GevSCPD...). */
-  features: Record<string, FeatureValue>;
-}
+/** The settings that put the camera into shape (each is documented in settings.ts). */
+export type CameraSettings = Pick<
+  GigeSettings,
+  | 'pixelFormat'
+  | 'width'
+  | 'height'
+  | 'offsetX'
+  | 'offsetY'
+  | 'exposureUs'
+  | 'gain'
+  | 'frameRate'
+  | 'trigger'
+  | 'features'
+>;
 
 /** SFNC names first, then the GigE Vision 1.x names older cameras (and Aravis's fake camera) use. */
 const ALIASES: Record<string, string[]> = {

@@ -4,11 +4,12 @@
  * (power cycle, cable pulled, heartbeat gone) report 'reconnecting' and try again with backoff until it
  * answers, without a daemon restart.
  */
-import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
-import type { Frame, FrameSource, SourceState } from '../../core/frame.js';
+import type { SourceContext } from '../../core/frame.js';
 import { Throttle } from '../../log/logger.js';
-import { configureCamera, resolveFeature, type CameraSettings } from './cameraSetup.js';
+import { Backoff } from '../backoff.js';
+import { SourceBase } from '../sourceBase.js';
+import { configureCamera, resolveFeature } from './cameraSetup.js';
 import { NodeMap } from './genicam/nodeMap.js';
 import { gvcpPort } from './genicam/port.js';
 import { fetchGenicamXml, readBootstrap } from './genicamXml.js';
@@ -17,37 +18,8 @@ import { discover } from './discovery.js';
 import type { AssembledFrame } from './gvspAssembler.js';
 import { hostAddressFor } from './hostAddress.js';
 import { convertToPipeline, isSupportedPixelFormat, pfncName } from './pixelFormats.js';
+import type { GigeOptions } from './settings.js';
 import { GvspStreamChannel } from './streamChannel.js';
-
-export interface GigeSourceOptions extends CameraSettings {
-  id: string;
-  /** The camera's IPv4 address; '' = find it by `serial` with a broadcast discovery. */
-  address: string;
-  /** The camera's serial number: which camera to find, and a check when `address` is given. */
-  serial: string;
-  /** Our address on the camera network; '' = the interface on the camera's subnet. */
-  interfaceAddress: string;
-  /** GVSP packet size on the wire (bytes incl. IP/UDP headers); 1500-byte MTU -> 1400..1476, jumbo -> 8000+. */
-  packetSize: number;
-  /** 64-bit block ids (GigE Vision 2.x): auto = only where the camera cannot send 16-bit ones. */
-  extendedIds: 'auto' | 'on' | 'off';
-  /** Check packetSize with the camera's test packet at connect, and lower it when it does not arrive. */
-  packetSizeTest: boolean;
-  /** SCPD inter-packet delay in camera ticks; -1 = leave the camera's. */
-  packetDelay: number;
-  resend: 'auto' | 'always' | 'never';
-  /** A frame not complete this long after its first packet is given up (counted). */
-  frameTimeoutMs: number;
-  recvBufferBytes: number;
-  /** Free run only: no frame for this long with the camera still answering = restart the stream; 0 = off. */
-  stallTimeoutMs: number;
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-  /** GVCP: how long one command waits for its ack. */
-  controlTimeoutMs: number;
-  /** GVCP port of the camera (3956; other values only for test devices). */
-  port?: number;
-}
 
 interface Session {
   client: GvcpClient;
@@ -64,25 +36,15 @@ interface Session {
 /** Converted frames waiting for the pipeline's capture loop; it pulls at once, so this only absorbs jitter. */
 const BUFFERED_FRAMES = 4;
 
-export class GigeSource implements FrameSource {
-  readonly id: string;
+export class GigeSource extends SourceBase<GigeOptions> {
   readonly kind = 'gige';
-  private _state: SourceState = 'starting';
-  private readonly log: Logger;
   private readonly throttle: Throttle;
   private session?: Session;
-  private closed = false;
-  private started = false;
-  private readonly buffered: Frame[] = [];
-  private wakeConsumer?: () => void;
-  private wakeRunner?: () => void;
-  private runDone?: Promise<void>;
   private seq = 0;
   private lastFrameAt = 0;
   private readonly counts = {
-    frames: 0,
+    framesIn: 0,
     bytes: 0,
-    dropped: 0,
     badFrames: 0,
     connects: 0,
     reconnects: 0,
@@ -93,69 +55,40 @@ export class GigeSource implements FrameSource {
   /** Stream counters of sessions that ended, so stats() keeps counting across reconnects. */
   private readonly streamTotals = { incomplete: 0, lost: 0, recovered: 0, resendRequests: 0 };
 
-  constructor(
-    private readonly o: GigeSourceOptions,
-    log: Logger,
-  ) {
-    this.id = o.id;
-    this.log = log;
-    this.throttle = new Throttle(log, 60_000);
-    if (!o.address && !o.serial)
-      throw new InspectdError(`GigE camera ${o.id}: neither address nor serial is set`, {
-        subject: `${o.id}.source`,
+  constructor(ctx: SourceContext<GigeOptions>) {
+    if (!ctx.options.address && !ctx.options.serial)
+      throw new InspectdError(`GigE camera ${ctx.id}: neither address nor serial is set`, {
+        subject: `${ctx.id}.source`,
         fix: 'set source.address to the camera IP, or source.serial to find it by broadcast',
       });
+    super(ctx, { name: `GigE camera ${ctx.id}`, capacity: BUFFERED_FRAMES, policy: 'drop-oldest' });
+    this.throttle = new Throttle(this.log, 60_000);
   }
 
-  get state(): SourceState {
-    return this._state;
-  }
-
-  frames(): AsyncIterable<Frame> {
-    if (this.started)
-      throw new Error(`GigE camera ${this.id}: frames() was already called; a source has one consumer`);
-    this.started = true;
-    this.runDone = this.run();
-    return this.generate();
-  }
-
-  private async *generate(): AsyncGenerator<Frame> {
-    try {
-      for (;;) {
-        const f = this.buffered.shift();
-        if (f) {
-          yield f;
-          continue;
-        }
-        if (this.closed) return;
-        await new Promise<void>((r) => (this.wakeConsumer = r));
-      }
-    } finally {
-      await this.close();
-    }
+  protected override release(): void {
+    this.session?.end('closed');
   }
 
   /** Connect, stream until the camera is lost, back off, reconnect, until closed. */
-  private async run(): Promise<void> {
-    let delay = this.o.reconnectMinMs;
+  protected async produce(): Promise<void> {
+    const backoff = new Backoff(this.options.reconnectMinSec * 1000, this.options.reconnectMaxSec * 1000);
     let everConnected = false;
     while (!this.closed) {
-      this._state = everConnected ? 'reconnecting' : 'starting';
+      this.state = everConnected ? 'reconnecting' : 'starting';
       try {
         this.session = await this.connect();
       } catch (e) {
         this.counts.connectFailures++;
         const msg = messageOf(e);
         const fix = e instanceof InspectdError ? e.details.fix : undefined;
+        const delay = backoff.next();
         // The same failure every few seconds for hours: once a minute is enough, with the count in between.
         this.throttle.warn(
           `connect:${msg}`,
           { err: msg, fix, retryInMs: delay },
           `GigE camera ${this.id}: cannot start (${msg}); retrying in ${delay} ms`,
         );
-        this._state = everConnected ? 'reconnecting' : 'starting';
-        await this.pause(delay);
-        delay = Math.min(this.o.reconnectMaxMs, delay * 2);
+        await this.sleep(delay);
         continue;
       }
       if (this.closed) {
@@ -166,45 +99,33 @@ export class GigeSource implements FrameSource {
       }
       if (everConnected) this.counts.reconnects++;
       everConnected = true;
-      delay = this.o.reconnectMinMs;
-      this._state = 'streaming';
+      backoff.reset();
+      this.state = 'streaming';
       const reason = await this.session.ended;
       await this.teardown(this.session);
       this.session = undefined;
       if (this.closed) break;
-      this._state = 'reconnecting';
+      this.state = 'reconnecting';
       this.log.warn({ reason }, `GigE camera ${this.id}: ${reason}; reconnecting`);
     }
-    this._state = 'stopped';
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeRunner = done;
-    });
   }
 
   private async findAddress(): Promise<string> {
-    if (this.o.address) return this.o.address;
+    if (this.options.address) return this.options.address;
     const found = await discover({
       timeoutMs: 1000,
-      interfaceAddress: this.o.interfaceAddress || undefined,
-      port: this.o.port,
+      interfaceAddress: this.options.interfaceAddress || undefined,
+      port: this.options.port,
     });
-    const cam = found.find((d) => d.serial === this.o.serial);
+    const cam = found.find((d) => d.serial === this.options.serial);
     if (!cam)
       throw new InspectdError(
-        `no GigE camera with serial ${this.o.serial} answered discovery (found: ${
+        `no GigE camera with serial ${this.options.serial} answered discovery (found: ${
           found.map((d) => `${d.serial} at ${d.ip}`).join(', ') || 'none'
         })`,
         {
           subject: 'serial',
-          value: this.o.serial,
+          value: this.options.serial,
           fix: 'check the serial number, the camera power and that it is on this network; or set source.address',
         },
       );
@@ -213,19 +134,19 @@ export class GigeSource implements FrameSource {
 
   private async connect(): Promise<Session> {
     const address = await this.findAddress();
-    const hostAddress = this.o.interfaceAddress || hostAddressFor(address);
+    const hostAddress = this.options.interfaceAddress || hostAddressFor(address);
     const client = await GvcpClient.connect(address, {
-      localAddress: this.o.interfaceAddress || undefined,
-      timeoutMs: this.o.controlTimeoutMs,
-      port: this.o.port,
+      localAddress: this.options.interfaceAddress || undefined,
+      timeoutMs: Math.round(this.options.controlTimeoutSec * 1000),
+      port: this.options.port,
     });
     let stream: GvspStreamChannel | undefined;
     try {
       await client.openControl();
       const boot = await readBootstrap(client);
-      if (this.o.serial && boot.serial !== this.o.serial)
+      if (this.options.serial && boot.serial !== this.options.serial)
         throw new InspectdError(
-          `the GigE camera at ${address} has serial ${boot.serial}, not ${this.o.serial}`,
+          `the GigE camera at ${address} has serial ${boot.serial}, not ${this.options.serial}`,
           {
             subject: 'serial',
             value: boot.serial,
@@ -237,7 +158,7 @@ export class GigeSource implements FrameSource {
       // A previous session (ours before a crash, or a viewer) may have left it streaming.
       if (await resolveFeature(nodeMap, 'AcquisitionStop'))
         await nodeMap.execute('AcquisitionStop').catch(() => undefined);
-      const applied = await configureCamera(nodeMap, this.o);
+      const applied = await configureCamera(nodeMap, this.options);
       const width = await nodeMap.getInteger('Width');
       const height = await nodeMap.getInteger('Height');
       const pixelFormat = await nodeMap.getEnumValue('PixelFormat');
@@ -252,17 +173,17 @@ export class GigeSource implements FrameSource {
         );
       stream = await GvspStreamChannel.open(client, {
         hostAddress,
-        packetSize: this.o.packetSize,
-        testPacket: this.o.packetSizeTest,
-        extendedIds: this.o.extendedIds,
-        packetDelay: this.o.packetDelay >= 0 ? this.o.packetDelay : undefined,
-        resend: this.o.resend,
-        frameTimeoutMs: this.o.frameTimeoutMs,
-        recvBufferBytes: this.o.recvBufferBytes,
+        packetSize: this.options.packetSize,
+        testPacket: this.options.packetSizeTest,
+        extendedIds: this.options.extendedIds,
+        packetDelay: this.options.packetDelay >= 0 ? this.options.packetDelay : undefined,
+        resend: this.options.resend,
+        frameTimeoutMs: Math.round(this.options.frameTimeoutSec * 1000),
+        recvBufferBytes: this.options.recvBufferBytes,
         log: this.log,
       });
       const triggerSoftware =
-        this.o.trigger === 'software' ? await resolveFeature(nodeMap, 'TriggerSoftware') : undefined;
+        this.options.trigger === 'software' ? await resolveFeature(nodeMap, 'TriggerSoftware') : undefined;
       let end!: (reason: string) => void;
       const ended = new Promise<string>((r) => (end = r));
       const session: Session = { client, nodeMap, stream, address, triggerSoftware, ended, end };
@@ -271,7 +192,7 @@ export class GigeSource implements FrameSource {
       await nodeMap.execute('AcquisitionStart');
       this.counts.connects++;
       this.lastFrameAt = Date.now();
-      if (this.o.trigger === 'off' && this.o.stallTimeoutMs > 0) this.watchStall(session);
+      if (this.options.trigger === 'off' && this.options.stallTimeoutSec > 0) this.watchStall(session);
       this.log.info(
         {
           address,
@@ -284,13 +205,13 @@ export class GigeSource implements FrameSource {
           width,
           height,
           pixelFormat: pfncName(pixelFormat),
-          trigger: this.o.trigger,
+          trigger: this.options.trigger,
           applied,
           resend: stream.resendEnabled,
           recvBufferBytes: stream.recvBufferBytes,
         },
         `GigE camera ${this.id} streaming: ${boot.manufacturer} ${boot.model} ${boot.serial} at ${address}, ` +
-          `${width}x${height} ${pfncName(pixelFormat)}${this.o.trigger === 'software' ? ', software trigger' : ''}`,
+          `${width}x${height} ${pfncName(pixelFormat)}${this.options.trigger === 'software' ? ', software trigger' : ''}`,
       );
       return session;
     } catch (e) {
@@ -301,15 +222,16 @@ export class GigeSource implements FrameSource {
   }
 
   private watchStall(s: Session): void {
+    const stallMs = this.options.stallTimeoutSec * 1000;
     const check = (): void => {
-      if (Date.now() - this.lastFrameAt > this.o.stallTimeoutMs) {
+      if (Date.now() - this.lastFrameAt > stallMs) {
         this.counts.stalls++;
-        s.end(`no frame for ${this.o.stallTimeoutMs} ms while the camera answers (stream stalled)`);
+        s.end(`no frame for ${this.options.stallTimeoutSec} s while the camera answers (stream stalled)`);
         return;
       }
-      s.stallTimer = setTimeout(check, Math.min(1000, this.o.stallTimeoutMs));
+      s.stallTimer = setTimeout(check, Math.min(1000, stallMs));
     };
-    s.stallTimer = setTimeout(check, Math.min(1000, this.o.stallTimeoutMs));
+    s.stallTimer = setTimeout(check, Math.min(1000, stallMs));
   }
 
   private onFrame(f: AssembledFrame): void {
@@ -329,13 +251,9 @@ export class GigeSource implements FrameSource {
       return;
     }
     this.lastFrameAt = Date.now();
-    this.counts.frames++;
+    this.counts.framesIn++;
     this.counts.bytes += f.data.length;
-    if (this.buffered.length >= BUFFERED_FRAMES) {
-      this.buffered.shift();
-      this.counts.dropped++;
-    }
-    this.buffered.push({
+    void this.offer({
       cameraId: this.id,
       seq: ++this.seq,
       timestamp: Date.now(),
@@ -343,9 +261,8 @@ export class GigeSource implements FrameSource {
       height: leader.height,
       pixelFormat: image.pixelFormat,
       data: image.data,
-      origin: `gige://${this.session?.address ?? this.o.address}/block/${f.blockId}`,
+      origin: `gige://${this.session?.address ?? this.options.address}/block/${f.blockId}`,
     });
-    this.wakeConsumer?.();
   }
 
   /**
@@ -353,15 +270,15 @@ export class GigeSource implements FrameSource {
    * `trigger: "software"` and a connected camera.
    */
   async trigger(): Promise<void> {
-    if (this.o.trigger !== 'software')
+    if (this.options.trigger !== 'software')
       throw new InspectdError(`GigE camera ${this.id} is in free run, it cannot be triggered`, {
         subject: `${this.id}.source.trigger`,
-        value: this.o.trigger,
+        value: this.options.trigger,
         fix: 'set source.trigger to "software" for triggered inspection',
       });
     const s = this.session;
-    if (!s || this._state !== 'streaming' || !s.triggerSoftware)
-      throw new InspectdError(`GigE camera ${this.id} is not connected (${this._state}); trigger refused`, {
+    if (!s || this.state !== 'streaming' || !s.triggerSoftware)
+      throw new InspectdError(`GigE camera ${this.id} is not connected (${this.state}); trigger refused`, {
         subject: this.id,
         fix: 'wait for the camera to reconnect (see its state on the status page), then trigger again',
       });
@@ -382,21 +299,7 @@ export class GigeSource implements FrameSource {
     await s.client.close().catch(() => undefined);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) {
-      await this.runDone;
-      return;
-    }
-    this.closed = true;
-    this.session?.end('closed');
-    this.wakeRunner?.();
-    this.wakeConsumer?.();
-    await this.runDone;
-    this._state = 'stopped';
-    this.log.info({ ...this.stats() }, `GigE camera ${this.id} stopped`);
-  }
-
-  stats(): Record<string, number> {
+  protected override ownStats(): Record<string, number> {
     const st = this.session?.stream.stats();
     return {
       ...this.counts,

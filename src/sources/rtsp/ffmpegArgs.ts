@@ -1,4 +1,4 @@
-import type { Hwaccel, RtspOptions } from './options.js';
+import type { Hwaccel, RtspOptions } from './settings.js';
 
 /**
  * Hardware decoding as configuration: each preset is a few ffmpeg input arguments. Decoded frames come back

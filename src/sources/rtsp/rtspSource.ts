@@ -1,18 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Logger } from 'pino';
 import { ConfigError } from '../../core/errors.js';
-import type { Frame, FrameSource, SourceState } from '../../core/frame.js';
+import type { SourceContext } from '../../core/frame.js';
 import { Throttle } from '../../log/logger.js';
+import { Backoff } from '../backoff.js';
+import { SourceBase } from '../sourceBase.js';
 import { CHANNELS, ffmpegArgs } from './ffmpegArgs.js';
 import { FfmpegStderr, type Problem, type VideoStream } from './ffmpegStderr.js';
 import { FrameReader } from './frameReader.js';
-import { checkRtspUrl, type RtspOptions } from './options.js';
 import { redactUrl, redactorFor } from './redact.js';
-import { Backoff, EventWindow, RateGate, RateMeter, stallReason } from './watchdog.js';
-
-export interface RtspSourceOptions extends RtspOptions {
-  id: string;
-}
+import { checkRtspUrl, type RtspOptions } from './settings.js';
+import { EventWindow, RateGate, RateMeter, stallReason } from './watchdog.js';
 
 /** Frames read but not yet pulled; beyond this the oldest is dropped (counted): a live camera waits for no one. */
 const MAILBOX = 2;
@@ -49,12 +46,8 @@ interface Run {
  * the URL's credentials. Frames are skipped down to `fps` when set. `frames()` never throws for a camera
  * problem: it waits through them, and the state says what is going on.
  */
-export class RtspSource implements FrameSource {
+export class RtspSource extends SourceBase<RtspOptions> {
   readonly kind = 'rtsp';
-  readonly id: string;
-  private _state: SourceState = 'starting';
-  private readonly opts: RtspSourceOptions;
-  private readonly log: Logger;
   private readonly throttle: Throttle;
   private readonly redact: (s: string) => string;
   /** The URL as logs show it. */
@@ -62,84 +55,48 @@ export class RtspSource implements FrameSource {
   private readonly args: string[];
   private readonly channels: number;
 
-  private started = false;
-  private closed = false;
-  private supervisor: Promise<void> | undefined;
   private child: ChildProcess | undefined;
-  private sleeper: (() => void) | undefined;
-  private consumer: (() => void) | undefined;
-  private readonly mailbox: Frame[] = [];
   private readonly gate: RateGate;
 
   private seq = 0;
   private size: { width: number; height: number } | undefined;
-  private counts = {
-    framesIn: 0,
-    framesOut: 0,
-    skipped: 0,
-    dropped: 0,
-    restarts: 0,
-    stalls: 0,
-    decodeWarnings: 0,
-  };
+  private counts = { framesIn: 0, skipped: 0, restarts: 0, stalls: 0, decodeWarnings: 0 };
   private runStderr: FfmpegStderr | undefined;
   private readonly restartsHour = new EventWindow(HOUR_MS);
   private readonly stallsHour = new EventWindow(HOUR_MS);
   private readonly fpsIn = new RateMeter(10);
   private readonly fpsOut = new RateMeter(10);
 
-  constructor(opts: RtspSourceOptions, log: Logger) {
-    const urlProblem = checkRtspUrl(opts.url);
+  constructor(ctx: SourceContext<RtspOptions>) {
+    const urlProblem = checkRtspUrl(ctx.options.url);
     if (urlProblem)
-      throw new ConfigError(`rtsp camera ${opts.id}: url ${urlProblem}`, {
-        subject: `${opts.id}.url`,
+      throw new ConfigError(`rtsp camera ${ctx.id}: url ${urlProblem}`, {
+        subject: `${ctx.id}.url`,
         fix: 'set url to the rtsp:// address of the camera stream',
       });
-    this.id = opts.id;
-    this.opts = { ...opts, inputArgs: [...opts.inputArgs], outputArgs: [...opts.outputArgs] };
-    this.log = log.child({ camera: opts.id });
+    super(ctx, { name: `rtsp camera ${ctx.id}`, capacity: MAILBOX, policy: 'drop-oldest' });
     this.throttle = new Throttle(this.log, 60_000);
-    this.redact = redactorFor(opts.url);
-    this.safeUrl = redactUrl(opts.url);
-    this.args = ffmpegArgs(this.opts);
-    this.channels = CHANNELS[opts.pixelFormat];
-    this.gate = new RateGate(opts.fps);
+    this.redact = redactorFor(ctx.options.url);
+    this.safeUrl = redactUrl(ctx.options.url);
+    this.args = ffmpegArgs(ctx.options);
+    this.channels = CHANNELS[ctx.options.pixelFormat];
+    this.gate = new RateGate(ctx.options.fps);
   }
 
-  get state(): SourceState {
-    return this._state;
+  protected override release(): void {
+    if (this.child) this.kill(this.child);
   }
 
-  frames(): AsyncIterable<Frame> {
-    if (this.started)
-      throw new Error(`rtsp camera ${this.id}: frames() was already called; a source has one consumer`);
-    this.started = true;
-    if (!this.closed) this.supervisor = this.supervise();
-    return this.deliver();
+  protected override onDelivered(): void {
+    this.fpsOut.add(Date.now());
   }
 
-  async close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.sleeper?.();
-      this.consumer?.();
-      if (this.child) this.kill(this.child);
-    }
-    await this.supervisor;
-    if (this._state !== 'stopped') {
-      this._state = 'stopped';
-      this.log.info(
-        { framesIn: this.counts.framesIn, framesOut: this.counts.framesOut, restarts: this.counts.restarts },
-        `rtsp camera ${this.id}: stopped`,
-      );
-    }
-  }
-
-  stats(): Record<string, number> {
+  protected override ownStats(): Record<string, number> {
     const now = Date.now();
     const round = (x: number): number => Math.round(x * 100) / 100;
     return {
       ...this.counts,
+      framesOut: this.delivered,
       decodeWarnings: this.counts.decodeWarnings + (this.runStderr?.decodeWarnings ?? 0),
       fpsIn: round(this.fpsIn.rate(now)),
       fpsOut: round(this.fpsOut.rate(now)),
@@ -150,45 +107,17 @@ export class RtspSource implements FrameSource {
     };
   }
 
-  // ---------------------------------------------------------------- consumer side
-
-  private async *deliver(): AsyncGenerator<Frame> {
-    try {
-      while (!this.closed) {
-        const f = this.mailbox.shift();
-        if (!f) {
-          await new Promise<void>((resolve) => (this.consumer = resolve));
-          this.consumer = undefined;
-          continue;
-        }
-        this.counts.framesOut++;
-        this.fpsOut.add(Date.now());
-        yield f;
-      }
-    } finally {
-      await this.close();
-    }
-  }
-
-  private offer(frame: Frame): void {
-    this.mailbox.push(frame);
-    if (this.mailbox.length > MAILBOX) {
-      this.mailbox.shift();
-      this.counts.dropped++;
-    }
-    this.consumer?.();
-  }
-
   // ---------------------------------------------------------------- supervision
 
-  private async supervise(): Promise<void> {
-    const backoff = new Backoff(this.opts.retryMinSec * 1000, this.opts.retryMaxSec * 1000);
-    const { width, height, pixelFormat, fps, transport } = this.opts;
+  protected async produce(): Promise<void> {
+    const o = this.options;
+    const backoff = new Backoff(o.reconnectMinSec * 1000, o.reconnectMaxSec * 1000);
+    const { width, height, pixelFormat, fps, transport } = o;
     this.log.info(
-      { url: this.safeUrl, transport, width, height, pixelFormat, fps, hwaccel: this.opts.hwaccel },
+      { url: this.safeUrl, transport, width, height, pixelFormat, fps, hwaccel: o.hwaccel },
       `rtsp camera ${this.id}: connecting to ${this.safeUrl} over ${transport}`,
     );
-    this.log.debug({ ffmpeg: this.opts.ffmpegPath, args: this.args.map(this.redact) }, 'ffmpeg command');
+    this.log.debug({ ffmpeg: o.ffmpegPath, args: this.args.map(this.redact) }, 'ffmpeg command');
     let previous: Outcome['kind'] | undefined;
     let sameInARow = 0;
     while (!this.closed) {
@@ -206,7 +135,7 @@ export class RtspSource implements FrameSource {
       const delay = backoff.next();
       this.counts.restarts++;
       this.restartsHour.add(now);
-      this._state = outcome.fatal ? 'failed' : 'reconnecting';
+      this.state = outcome.fatal ? 'failed' : 'reconnecting';
       sameInARow = outcome.kind === previous && run.frames === 0 ? sameInARow + 1 : 1;
       previous = outcome.kind;
       this.report(outcome, delay, sameInARow);
@@ -223,21 +152,6 @@ export class RtspSource implements FrameSource {
     if (inARow === 1) this.log[o.level](obj, msg);
     // The same failure again and again: one line a minute, with how many were not logged.
     else this.throttle.warn(`failure:${o.kind}`, obj, `${msg} (${inARow} times in a row)`);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.sleeper = () => {
-        this.sleeper = undefined;
-        done();
-      };
-    });
   }
 
   private kill(child: ChildProcess): void {
@@ -262,7 +176,7 @@ export class RtspSource implements FrameSource {
     let spawnError: NodeJS.ErrnoException | undefined;
     let child: ChildProcess;
     try {
-      child = spawn(this.opts.ffmpegPath, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(this.options.ffmpegPath, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       spawnError = e as NodeJS.ErrnoException;
       return this.outcome(run, stderr, spawnError, null, null);
@@ -283,14 +197,14 @@ export class RtspSource implements FrameSource {
 
     const every = Math.max(
       100,
-      Math.min(1000, this.opts.stallTimeoutSec * 250, this.opts.connectTimeoutSec * 250),
+      Math.min(1000, this.options.stallTimeoutSec * 250, this.options.connectTimeoutSec * 250),
     );
     const watchdog = setInterval(() => {
       const why = stallReason(
         Date.now(),
         run,
-        this.opts.connectTimeoutSec * 1000,
-        this.opts.stallTimeoutSec * 1000,
+        this.options.connectTimeoutSec * 1000,
+        this.options.stallTimeoutSec * 1000,
       );
       if (why && !run.stalled) {
         run.stalled = why;
@@ -331,7 +245,7 @@ export class RtspSource implements FrameSource {
     fromStderr: Promise<VideoStream>,
     exited: Promise<unknown>,
   ): Promise<{ width: number; height: number } | undefined> {
-    const { width, height } = this.opts;
+    const { width, height } = this.options;
     if (width > 0 && height > 0) return { width, height };
     return Promise.race([fromStderr, exited.then(() => undefined)]);
   }
@@ -350,7 +264,7 @@ export class RtspSource implements FrameSource {
     this.fpsIn.add(now);
     if (run.firstFrameAt === undefined) {
       run.firstFrameAt = now;
-      this._state = 'streaming';
+      this.state = 'streaming';
       const input = stderr.input;
       this.log.info(
         {
@@ -358,11 +272,11 @@ export class RtspSource implements FrameSource {
           input,
           width: size.width,
           height: size.height,
-          pixelFormat: this.opts.pixelFormat,
+          pixelFormat: this.options.pixelFormat,
         },
         `rtsp camera ${this.id}: ${retrying ? 'streaming again' : 'streaming'}` +
           (input ? `: ${input.codec} ${input.width}x${input.height}` : '') +
-          ` -> ${size.width}x${size.height} ${this.opts.pixelFormat}` +
+          ` -> ${size.width}x${size.height} ${this.options.pixelFormat}` +
           (retrying ? ` after ${this.counts.restarts} restart(s)` : ''),
       );
     }
@@ -370,13 +284,13 @@ export class RtspSource implements FrameSource {
       this.counts.skipped++;
       return;
     }
-    this.offer({
+    void this.offer({
       cameraId: this.id,
       seq: ++this.seq,
       timestamp: now,
       width: size.width,
       height: size.height,
-      pixelFormat: this.opts.pixelFormat,
+      pixelFormat: this.options.pixelFormat,
       data,
       origin: this.safeUrl,
     });
@@ -393,7 +307,7 @@ export class RtspSource implements FrameSource {
     if (spawnError && (spawnError.code === 'ENOENT' || spawnError.code === 'EACCES')) {
       return {
         kind: 'ffmpeg-missing',
-        summary: `cannot run ffmpeg "${this.opts.ffmpegPath}" (${spawnError.code})`,
+        summary: `cannot run ffmpeg "${this.options.ffmpegPath}" (${spawnError.code})`,
         fix: 'install ffmpeg (apt-get install ffmpeg) or set ffmpegPath to the program',
         fatal: true,
         level: 'error',

@@ -1,36 +1,7 @@
 /**
- * The arithmetic of supervising an ffmpeg child, kept pure so it is tested without timers: restart delays,
- * the stall deadline, counts over the last hour, rates, and skipping to an inspection rate.
+ * The arithmetic of supervising an ffmpeg child, kept pure so it is tested without timers: the stall
+ * deadline, counts over the last hour, rates, and skipping to an inspection rate (restart delays: ../backoff.ts).
  */
-
-/** Restart delays: min, 2·min, 4·min ... up to max, each with up to ±`jitter` of itself (cameras behind one
- * gateway then do not reconnect in lockstep). */
-export class Backoff {
-  private failures = 0;
-
-  constructor(
-    private readonly minMs: number,
-    private readonly maxMs: number,
-    private readonly jitter = 0.1,
-    private readonly random: () => number = Math.random,
-  ) {}
-
-  /** The delay before the next attempt, counting one more failure in a row. */
-  next(): number {
-    const base = Math.min(Math.max(this.minMs, this.maxMs), this.minMs * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    return Math.round(base * (1 + this.jitter * (2 * this.random() - 1)));
-  }
-
-  /** A run that streamed long enough: the next failure starts from `min` again. */
-  reset(): void {
-    this.failures = 0;
-  }
-
-  get failuresInARow(): number {
-    return this.failures;
-  }
-}
 
 /**
  * Whether a run has stalled: before its first frame it has `connectMs` (connect, describe, first key frame),

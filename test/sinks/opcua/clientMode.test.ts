@@ -83,7 +83,7 @@ describe('client mode: verdicts written into a PLC server (SignAndEncrypt, user 
         username: 'inspectd',
         password: 'plc-secret',
         acceptUnknownServerCertificate: true,
-        reconnectMaxDelaySec: 1,
+        reconnectMaxSec: 1,
         nodes: [
           {
             camera: 'cam1',
@@ -104,7 +104,7 @@ describe('client mode: verdicts written into a PLC server (SignAndEncrypt, user 
   /** The PLC holds one of the daemon's recent results, each field converted to the PLC node's type. */
   const plcHoldsARecentResult = () => {
     const id = plc.value('ResultId') as string;
-    const v = d.daemon.pipelines[0].recent.find((x) => x.resultId === id);
+    const v = d.daemon.history.get(id);
     if (!v) return undefined;
     expect(plc.value('OK')).toBe(v.ok);
     expect(plc.value('Score')).toBeCloseTo(v.score, 3); // Float on the PLC side

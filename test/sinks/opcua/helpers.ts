@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   AttributeIds,
@@ -13,7 +12,7 @@ import pino from 'pino';
 import { Daemon } from '../../../src/app/daemon.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { tempDir } from '../../helpers/fixtures.js';
-import { ROOT } from '../../helpers/paths.js';
+import { demoConfig } from '../../helpers/line.js';
 import { freePort } from '../../helpers/peers.js';
 
 export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -25,28 +24,15 @@ export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export async function startDaemon(opcua: Record<string, unknown>, camera: Record<string, unknown> = {}) {
   const dir = tempDir('opcua-daemon');
   const port = await freePort();
-  const file = path.join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      line: 'L1',
-      recipesDir: path.join(ROOT, 'models'),
-      inference: { providers: ['cpu'], threads: 1 },
-      cameras: [
-        {
-          id: 'cam1',
-          recipe: 'demo',
-          source: { type: 'sim', width: 128, height: 128, fps: 20, defectRate: 0.3, seed: 11 },
-          queue: { size: 2, policy: 'drop-oldest' },
-          ...camera,
-        },
-      ],
+  const file = demoConfig(
+    {
       mqtt: { embedded: { host: '127.0.0.1', port: await freePort() }, statsIntervalSec: 0 },
       http: { port: await freePort() },
       archive: { dir: '' },
       opcua: { enabled: true, port, pkiDir: path.join(dir, 'pki'), ...opcua },
       shutdownTimeoutSec: 3,
-    }),
+    },
+    { queue: { size: 2, policy: 'drop-oldest' }, ...camera },
   );
   const daemon = await Daemon.start(loadConfig(file, {}), log, {});
   return { daemon, endpoint: `opc.tcp://127.0.0.1:${port}/inspectd`, dir };

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import type { Verdict } from '../../../src/core/verdict.js';
 import { TriggerHandshake, type HandshakeOutputs } from '../../../src/sinks/opcua/handshake.js';
-import { ResultStore } from '../../../src/sinks/opcua/resultStore.js';
+import { MemoryHistory } from '../../../src/core/history.js';
+import { CameraResults } from '../../../src/sinks/opcua/resultStore.js';
 import { hashPassword, parseUsers, verifyPassword } from '../../../src/sinks/opcua/users.js';
 import {
   canTrigger,
@@ -29,6 +30,7 @@ const verdict = (resultId: string, o: Partial<Verdict> = {}): Verdict => ({
   timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decisionMs: 0, totalMs: 0 },
   capturedAt: 0,
   decidedAt: 0,
+  heatScale: { lo: 0, hi: 3 },
   ...o,
 });
 
@@ -171,12 +173,16 @@ describe('trigger handshake', () => {
   });
 });
 
-describe('results store', () => {
+describe('results (the line history with OPC UA jobs)', () => {
   it('keeps the newest max results, finds by id, filters and pages newest first', () => {
-    const s = new ResultStore(3);
-    for (let i = 1; i <= 5; i++)
-      s.add({ verdict: verdict(`r${i}`, { partId: i % 2 ? 'odd' : 'even' }), jobId: 'j1' });
-    expect(s.size).toBe(3);
+    const history = new MemoryHistory(3);
+    const s = new CameraResults(history, 'cam1');
+    for (let i = 1; i <= 5; i++) {
+      const v = verdict(`r${i}`, { partId: i % 2 ? 'odd' : 'even' });
+      history.append(v);
+      s.add(v.resultId, 'j1');
+    }
+    expect(history.query({}).total).toBe(3);
     expect(s.get('r2')).toBeUndefined();
     expect(s.get('r5')!.verdict.resultId).toBe('r5');
     expect(s.list({}, 0, 0).results.map((r) => r.verdict.resultId)).toEqual(['r5', 'r4', 'r3']);
@@ -184,6 +190,10 @@ describe('results store', () => {
     const page = s.list({}, 1, 1);
     expect([page.total, page.results.map((r) => r.verdict.resultId)]).toEqual([3, ['r4']]);
     expect(s.list({ jobId: 'other' }, 0, 0).total).toBe(0);
+    expect(s.list({ jobId: 'j1' }, 0, 2).results.map((r) => r.jobId)).toEqual(['j1', 'j1']);
+    // Another camera's result is not this camera's to give.
+    history.append(verdict('x1', { cameraId: 'cam2' }));
+    expect(s.get('x1')).toBeUndefined();
   });
 });
 
@@ -236,13 +246,18 @@ describe('opcua configuration', () => {
       },
     });
     expect(bad).toThrow(
-      /opcua\.securityModes: unknown security modes "Encrypt"; allowed: None, Sign, SignAndEncrypt/,
+      /opcua\.securityModes: got \["None","Encrypt"\]; allowed: a non-empty list drawn from None, Sign, SignAndEncrypt/,
     );
-    expect(bad).toThrow(/opcua\.securityPolicies: must be a non-empty list of security policies/);
     expect(bad).toThrow(
-      /opcua\.client\.nodes: \[0\]\.verdict: "Cell1\.OK" is not a NodeId like "ns=3;s=Cell1\.Verdict".*\[0\]\.colour: unknown key/,
+      /opcua\.securityPolicies: got \[\]; allowed: a non-empty list drawn from None, Basic256Sha256/,
     );
-    expect(bad).toThrow(/opcua\.client\.endpointUrl: must be an opc\.tcp:\/\/ URL/);
+    expect(bad).toThrow(
+      /opcua\.client\.nodes\[0\]\.verdict: got "Cell1\.OK"; allowed: a NodeId like "ns=3;s=Cell1\.Verdict"/,
+    );
+    expect(bad).toThrow(
+      /opcua\.client\.nodes\[0\]\.colour: got \(hidden\); allowed: no setting of this name/,
+    );
+    expect(bad).toThrow(/opcua\.client\.endpointUrl: got "http:\/\/plc"; allowed: an opc\.tcp:\/\/ URL/);
     expect(
       load({ client: { nodes: [{ camera: 'cam1', verdict: 'ns=3;s=Cell 1.OK', score: 'ns=3;i=17' }] } }),
     ).not.toThrow();

@@ -1,22 +1,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { OpcuaSink, type OpcuaControls } from '../../../src/sinks/opcua/opcuaSink.js';
+import { OpcuaSink } from '../../../src/sinks/opcua/opcuaSink.js';
 import { tempDir } from '../../helpers/fixtures.js';
-import { log } from './helpers.js';
-
-/** The sink alone: these checks fail before any camera matters, so the daemon's pipelines are not needed. */
-const controls: OpcuaControls = {
-  setMode: () => {},
-  requestSingle: () => Promise.reject(new Error('no camera')),
-  abortSingle: () => false,
-  setRecipe: async (_c, r) => r,
-  activeRecipe: () => 'demo',
-  recipes: async () => ['demo'],
-  failed: () => false,
-};
+import { testLine } from '../../helpers/line.js';
 
 const settings = (opcua: Record<string, unknown>) => {
   const file = path.join(tempDir('opcua-startup'), 'c.json');
@@ -24,9 +13,20 @@ const settings = (opcua: Record<string, unknown>) => {
   return loadConfig(file, {}).opcua;
 };
 
+/** The sink alone on a line whose cameras are not started: these checks fail before any frame matters. */
+let t: Awaited<ReturnType<typeof testLine>>;
+const sinkWith = (opcua: Record<string, unknown>): OpcuaSink => new OpcuaSink(t.context(settings(opcua)));
+
 describe('OPC UA server start-up errors name the setting and the fix', () => {
+  beforeAll(async () => {
+    t = await testLine();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
   it('nobody could log in: no anonymous access and no users', async () => {
-    const sink = new OpcuaSink(settings({ enabled: true, port: 0 }), 'L1', ['cam1'], controls, log);
+    const sink = sinkWith({ enabled: true, port: 0 });
     await expect(sink.start()).rejects.toMatchObject({
       message: expect.stringMatching(/nobody could log in/),
       details: { subject: 'opcua.usersFile' },
@@ -34,29 +34,17 @@ describe('OPC UA server start-up errors name the setting and the fix', () => {
   });
 
   it('an unreadable or malformed users file', async () => {
-    const missing = new OpcuaSink(
-      settings({ usersFile: '/nonexistent/users' }),
-      'L1',
-      ['cam1'],
-      controls,
-      log,
-    );
+    const missing = sinkWith({ usersFile: '/nonexistent/users' });
     await expect(missing.start()).rejects.toThrow(/users file \/nonexistent\/users cannot be read/);
     const file = path.join(tempDir('users'), 'users');
     writeFileSync(file, 'plc:hunter2\n');
-    const bad = new OpcuaSink(settings({ usersFile: file }), 'L1', ['cam1'], controls, log);
+    const bad = sinkWith({ usersFile: file });
     await expect(bad.start()).rejects.toThrow(/line 1: expected name:scrypt\$/);
   });
 
   it('client mode: no endpoint, an unknown camera, a secure mode without a policy', async () => {
     const start = (client: Record<string, unknown>) =>
-      new OpcuaSink(
-        settings({ allowAnonymous: true, port: 0, client: { enabled: true, ...client } }),
-        'L1',
-        ['cam1'],
-        controls,
-        log,
-      ).start();
+      sinkWith({ allowAnonymous: true, port: 0, client: { enabled: true, ...client } }).start();
     await expect(start({})).rejects.toMatchObject({ details: { subject: 'opcua.client.endpointUrl' } });
     const url = 'opc.tcp://127.0.0.1:4840';
     await expect(
@@ -74,7 +62,7 @@ describe('OPC UA server start-up errors name the setting and the fix', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const port = (taken.address() as net.AddressInfo).port;
     try {
-      const sink = new OpcuaSink(settings({ port, allowAnonymous: true }), 'L1', ['cam1'], controls, log);
+      const sink = sinkWith({ port, allowAnonymous: true });
       await expect(sink.start()).rejects.toMatchObject({
         message: expect.stringMatching(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`)),
         details: { subject: 'opcua.port' },

@@ -1,25 +1,28 @@
 /** A `gige` camera in a configuration: defaults filled in, every bad value reported with its key at once. */
 import { describe, expect, it } from 'vitest';
-import { validateCameras } from '../../../src/config/cameras.js';
-import type { Problem } from '../../../src/config/options.js';
+import {
+  formatProblem,
+  migrateSettings,
+  validateSettings,
+  type SettingProblem,
+} from '../../../src/core/settings.js';
+import { sourceKinds } from '../../../src/sources/index.js';
 import { hostAddressFor } from '../../../src/sources/gige/hostAddress.js';
+
+const gige = sourceKinds.gige;
 
 describe('gige camera configuration', () => {
   it('fills in the documented defaults and the live-camera queue policy', () => {
-    const problems: Problem[] = [];
-    const [cam] = validateCameras(
-      [
-        {
-          id: 'line1',
-          recipe: 'demo',
-          source: { type: 'gige', address: '192.168.10.20', trigger: 'software' },
-        },
-      ],
+    const problems: SettingProblem[] = [];
+    const options = validateSettings(
+      gige.settings,
+      { address: '192.168.10.20', trigger: 'software' },
+      'cameras[0].source',
       problems,
     );
     expect(problems).toEqual([]);
-    expect(cam.queue.policy).toBe('drop-oldest');
-    expect(cam.source.options).toMatchObject({
+    expect(gige.defaultDropPolicy).toBe('drop-oldest');
+    expect(options).toMatchObject({
       address: '192.168.10.20',
       trigger: 'software',
       packetSize: 1400,
@@ -29,25 +32,20 @@ describe('gige camera configuration', () => {
   });
 
   it('lists every bad setting with its key path and what is allowed', () => {
-    const problems: Problem[] = [];
-    validateCameras(
-      [
-        {
-          id: 'line1',
-          recipe: 'demo',
-          source: {
-            type: 'gige',
-            address: '192.168.10.300',
-            trigger: 'hardware',
-            packetSize: 20000,
-            features: { GevSCPD: [1] },
-            exposure: 100,
-          },
-        },
-      ],
+    const problems: SettingProblem[] = [];
+    validateSettings(
+      gige.settings,
+      {
+        address: '192.168.10.300',
+        trigger: 'hardware',
+        packetSize: 20000,
+        features: { GevSCPD: [1] },
+        exposure: 100,
+      },
+      'cameras[0].source',
       problems,
     );
-    const byKey = Object.fromEntries(problems.map((p) => [p.key, p.message]));
+    const byKey = Object.fromEntries(problems.map((p) => [p.path, formatProblem(p)]));
     expect(Object.keys(byKey).sort()).toEqual(
       [
         'cameras[0].source.address',
@@ -59,7 +57,20 @@ describe('gige camera configuration', () => {
     );
     expect(byKey['cameras[0].source.address']).toMatch(/IPv4 address/);
     expect(byKey['cameras[0].source.trigger']).toMatch(/off, software/);
-    expect(byKey['cameras[0].source.exposure']).toMatch(/unknown setting.*exposureUs/);
+    expect(byKey['cameras[0].source.exposure']).toMatch(/no setting of this name.*exposureUs/);
+  });
+
+  it('still accepts the old millisecond names, in seconds, with a warning', () => {
+    const given = { address: '192.168.10.20', reconnectMinMs: 200, frameTimeoutMs: 400 };
+    const warnings: string[] = [];
+    const problems: SettingProblem[] = [];
+    migrateSettings(gige.settings, given, 'source', warnings, problems);
+    const options = validateSettings(gige.settings, given, 'source', problems);
+    expect(problems).toEqual([]);
+    expect(options).toMatchObject({ reconnectMinSec: 0.2, frameTimeoutSec: 0.4 });
+    expect(warnings.join('\n')).toMatch(
+      /source.reconnectMinMs is renamed source.reconnectMinSec \(in seconds/,
+    );
   });
 });
 

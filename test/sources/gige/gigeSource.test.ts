@@ -5,11 +5,12 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame } from '../../../src/core/frame.js';
-import { gigeOptionSpecs } from '../../../src/sources/gige/gigeOptions.js';
-import { GigeSource, type GigeSourceOptions } from '../../../src/sources/gige/gigeSource.js';
-import { applySpecs, type Problem } from '../../../src/config/options.js';
+import type { SourceContext } from '../../../src/core/frame.js';
+import { GigeSource } from '../../../src/sources/gige/gigeSource.js';
+import { gigeSettings, type GigeOptions, type GigeSettings } from '../../../src/sources/gige/settings.js';
 import { startAravisFakeCamera, until, sleep } from '../../helpers/fakeCamera.js';
 import { fakeCameraForFile } from '../../helpers/fakeCameraLock.js';
+import { validSettings } from '../settings.js';
 import { within } from '../../helpers/waiting.js';
 
 const IP = '127.0.0.1';
@@ -27,12 +28,9 @@ function testLogger(): { log: pino.Logger; lines: LogLine[] } {
   return { log, lines };
 }
 
-/** Options as a configuration gives them: the documented defaults, then `over`. */
-function options(over: Partial<GigeSourceOptions>): GigeSourceOptions {
-  const problems: Problem[] = [];
-  const o = applySpecs(gigeOptionSpecs, { address: IP, ...over }, 'source', problems);
-  expect(problems).toEqual([]);
-  return { id: 'cam1', ...o, ...over };
+/** The context a configuration gives: the documented defaults, then `over`. */
+function context(over: Partial<GigeSettings>, log: pino.Logger): SourceContext<GigeOptions> {
+  return { id: 'cam1', options: validSettings(gigeSettings, { address: IP, ...over }), log };
 }
 
 /** Collects frames from a source in the background. */
@@ -58,7 +56,7 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
 
   it('streams a few hundred complete frames of the size set by feature name, with none incomplete', async () => {
     const { log } = testLogger();
-    src = new GigeSource(options({ width: 320, height: 240, pixelFormat: 'Mono8', frameRate: 100 }), log);
+    src = new GigeSource(context({ width: 320, height: 240, pixelFormat: 'Mono8', frameRate: 100 }, log));
     const { frames } = collect(src);
     await until(() => frames.length >= 300, '300 frames', 30_000);
     expect(src.state).toBe('streaming');
@@ -75,7 +73,7 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
 
   it('a different Width/Height in the settings shows in the frames', async () => {
     const { log } = testLogger();
-    src = new GigeSource(options({ width: 160, height: 120, frameRate: 50 }), log);
+    src = new GigeSource(context({ width: 160, height: 120, frameRate: 50 }, log));
     const { frames } = collect(src);
     await until(() => frames.length >= 5, '5 frames', 20_000);
     expect(frames.every((f) => f.width === 160 && f.height === 120 && f.data.length === 160 * 120)).toBe(
@@ -85,7 +83,7 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
 
   it('in software-trigger mode, delivers exactly one frame per trigger and nothing in between', async () => {
     const { log } = testLogger();
-    src = new GigeSource(options({ width: 320, height: 240, trigger: 'software' }), log);
+    src = new GigeSource(context({ width: 320, height: 240, trigger: 'software' }, log));
     const { frames } = collect(src);
     await until(() => src!.state === 'streaming', 'streaming', 20_000);
     await sleep(500);
@@ -101,7 +99,7 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
 
   it('refuses a trigger in free run, naming the setting to change', async () => {
     const { log } = testLogger();
-    src = new GigeSource(options({ width: 160, height: 120 }), log);
+    src = new GigeSource(context({ width: 160, height: 120 }, log));
     collect(src);
     await expect(src.trigger()).rejects.toThrow(/free run.*cannot be triggered/);
     await expect(src.trigger()).rejects.toMatchObject({
@@ -112,13 +110,15 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
   it('keeps trying a camera whose settings it refuses, and logs every refused setting with the allowed values', async () => {
     const { log, lines } = testLogger();
     src = new GigeSource(
-      options({
-        pixelFormat: 'Mono99',
-        features: { NoSuchFeature: 1 },
-        reconnectMinMs: 100,
-        reconnectMaxMs: 200,
-      }),
-      log,
+      context(
+        {
+          pixelFormat: 'Mono99',
+          features: { NoSuchFeature: 1 },
+          reconnectMinSec: 0.1,
+          reconnectMaxSec: 0.2,
+        },
+        log,
+      ),
     );
     const { frames } = collect(src);
     await until(() => src!.stats().connectFailures >= 2, 'two failed connects', 20_000);
@@ -134,15 +134,14 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
   it('finds the camera by serial number with a broadcast, and refuses a swapped camera', async () => {
     const { log } = testLogger();
     src = new GigeSource(
-      options({ address: '', serial: SERIAL, interfaceAddress: IP, width: 160, height: 120 }),
-      log,
+      context({ address: '', serial: SERIAL, interfaceAddress: IP, width: 160, height: 120 }, log),
     );
     const { frames } = collect(src);
     await until(() => frames.length >= 3, '3 frames', 20_000);
     await src.close();
 
     const other = testLogger();
-    src = new GigeSource(options({ serial: 'SOMEONE-ELSE', reconnectMinMs: 100 }), other.log);
+    src = new GigeSource(context({ serial: 'SOMEONE-ELSE', reconnectMinSec: 0.1 }, other.log));
     collect(src);
     await until(() => src!.stats().connectFailures >= 1, 'a failed connect', 20_000);
     expect(other.lines.find((l) => /cannot start/.test(l.msg))?.msg).toMatch(
@@ -153,8 +152,7 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
   it('reports reconnecting when the camera dies, and resumes streaming when it is back, without a restart', async () => {
     const { log, lines } = testLogger();
     src = new GigeSource(
-      options({ width: 160, height: 120, frameRate: 50, reconnectMinMs: 200, reconnectMaxMs: 1000 }),
-      log,
+      context({ width: 160, height: 120, frameRate: 50, reconnectMinSec: 0.2, reconnectMaxSec: 1 }, log),
     );
     const { frames } = collect(src);
     await until(() => frames.length >= 5, 'first frames', 20_000);
@@ -175,14 +173,14 @@ describe.sequential('GigeSource on the Aravis fake camera', () => {
 
   it('close() ends the frame iteration and releases the camera for another host', async () => {
     const { log } = testLogger();
-    src = new GigeSource(options({ width: 160, height: 120 }), log);
+    src = new GigeSource(context({ width: 160, height: 120 }, log));
     const { frames, done } = collect(src);
     await until(() => frames.length >= 2, 'frames', 20_000);
     await src.close();
     await within(done, 'the iteration to end');
     expect(src.state).toBe('stopped');
     // Control was released: a second source takes the camera at once (no heartbeat timeout to wait out).
-    src = new GigeSource(options({ width: 160, height: 120 }), testLogger().log);
+    src = new GigeSource(context({ width: 160, height: 120 }, testLogger().log));
     const second = collect(src);
     await until(() => second.frames.length >= 2, 'frames on a second source', 10_000);
   });

@@ -6,14 +6,14 @@ const after = (args: string[], flag: string): string | undefined => args[args.in
 
 describe('ffmpeg command line', () => {
   it('reads RTSP over TCP by default, UDP when asked, and writes raw frames to stdout', () => {
-    const a = ffmpegArgs(rtspOptions('c', { url: 'rtsp://h/x', width: 224, height: 224 }));
+    const a = ffmpegArgs(rtspOptions({ url: 'rtsp://h/x', width: 224, height: 224 }));
     expect(after(a, '-rtsp_transport')).toBe('tcp');
     expect(after(a, '-i')).toBe('rtsp://h/x');
     expect(after(a, '-vf')).toBe('scale=224:224:flags=area');
     expect(after(a, '-pix_fmt')).toBe('rgb24');
     expect(a.slice(-3)).toEqual(['-f', 'rawvideo', 'pipe:1']);
     expect(a.indexOf('-rtsp_transport')).toBeLessThan(a.indexOf('-i'));
-    const u = ffmpegArgs(rtspOptions('c', { url: 'rtsp://h/x', transport: 'udp', pixelFormat: 'mono8' }));
+    const u = ffmpegArgs(rtspOptions({ url: 'rtsp://h/x', transport: 'udp', pixelFormat: 'mono8' }));
     expect(after(u, '-rtsp_transport')).toBe('udp');
     expect(after(u, '-pix_fmt')).toBe('gray');
     expect(u).not.toContain('-vf');
@@ -27,7 +27,7 @@ describe('ffmpeg command line', () => {
 
   it('puts hardware presets and extra input arguments before -i, extra output arguments after', () => {
     const a = ffmpegArgs(
-      rtspOptions('c', {
+      rtspOptions({
         url: 'rtsp://h/x',
         hwaccel: 'nvidia',
         inputArgs: ['-probesize', '1M'],
@@ -40,7 +40,7 @@ describe('ffmpeg command line', () => {
     expect(a.indexOf('-probesize')).toBeLessThan(i);
     expect(a.indexOf('-threads')).toBeGreaterThan(i);
     expect(a.indexOf('-threads')).toBeLessThan(a.indexOf('rawvideo'));
-    expect(after(ffmpegArgs(rtspOptions('c', { url: 'rtsp://h/x', hwaccel: 'jetson-hevc' })), '-c:v')).toBe(
+    expect(after(ffmpegArgs(rtspOptions({ url: 'rtsp://h/x', hwaccel: 'jetson-hevc' })), '-c:v')).toBe(
       'hevc_nvmpi',
     );
   });

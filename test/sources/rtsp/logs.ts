@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
-import { rtspOptionSpecs, type RtspOptions } from '../../../src/sources/rtsp/options.js';
-import type { RtspSourceOptions } from '../../../src/sources/rtsp/rtspSource.js';
+import type { SourceContext } from '../../../src/core/frame.js';
+import { rtspSettings, type RtspOptions } from '../../../src/sources/rtsp/settings.js';
+import { validSettings } from '../settings.js';
 
 export interface LogLine {
   level: number;
@@ -19,10 +20,16 @@ export function memoryLog(): { log: Logger; text: () => string; lines: () => Log
   };
 }
 
-/** RTSP source options as the configuration would fill them: spec defaults, then `o`. */
-export function rtspOptions(id: string, o: Partial<RtspOptions> & { url: string }): RtspSourceOptions {
-  const defaults = Object.fromEntries(
-    Object.entries(rtspOptionSpecs).map(([k, s]) => [k, (s as { default: unknown }).default]),
-  ) as unknown as RtspOptions;
-  return { ...defaults, ...o, id };
+/** RTSP source options as the configuration would fill them: setting defaults, then `o`. */
+export function rtspOptions(o: Partial<RtspOptions> & { url: string }): RtspOptions {
+  return validSettings(rtspSettings, o);
+}
+
+/** An RTSP source's context with those options. */
+export function rtspContext(
+  id: string,
+  o: Partial<RtspOptions> & { url: string },
+  log: Logger,
+): SourceContext<RtspOptions> {
+  return { id, options: rtspOptions(o), log };
 }

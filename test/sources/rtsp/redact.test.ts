@@ -1,7 +1,9 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { applySpecs, type Problem } from '../../../src/config/options.js';
+import { formatProblem, validateSettings, type SettingProblem } from '../../../src/core/settings.js';
 import { redactUrl, redactorFor, secretsOf } from '../../../src/sources/rtsp/redact.js';
-import { rtspOptionSpecs } from '../../../src/sources/rtsp/options.js';
+import { RtspSource } from '../../../src/sources/rtsp/rtspSource.js';
+import { rtspSettings } from '../../../src/sources/rtsp/settings.js';
 
 describe('credentials in camera URLs', () => {
   it('masks user and password in URLs, wherever they are in a line', () => {
@@ -32,18 +34,30 @@ describe('credentials in camera URLs', () => {
   });
 
   it('never echoes a bad URL with its credentials in configuration errors', () => {
-    const problems: Problem[] = [];
-    applySpecs(rtspOptionSpecs, { url: 'http://admin:hunter22@10.0.0.5/x' }, 'cameras[0].source', problems);
-    const p = problems.find((x) => x.key === 'cameras[0].source.url');
-    expect(p?.message).toContain('must start with rtsp:// or rtsps://');
-    expect(p?.message).toContain('http://***:***@10.0.0.5/x');
-    expect(p?.message).not.toContain('hunter22');
-    expect(p?.message).not.toContain('admin');
+    const problems: SettingProblem[] = [];
+    const url = 'http://admin:hunter22@10.0.0.5/x';
+    const options = validateSettings(rtspSettings, { url }, 'cameras[0].source', problems);
+    const p = problems.find((x) => x.path === 'cameras[0].source.url');
+    expect(p && formatProblem(p)).toContain('starts with rtsp:// or rtsps://');
+    expect(p && formatProblem(p)).toContain('got "http://***:***@10.0.0.5/x"');
+    // The source, given it anyway, says what is wrong with it, masked.
+    let message = '';
+    try {
+      new RtspSource({ id: 'cam', options, log: pino({ level: 'silent' }) });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('must start with rtsp:// or rtsps://');
+    expect(message).toContain('http://***:***@10.0.0.5/x');
+    for (const text of [message, JSON.stringify(problems)]) {
+      expect(text).not.toContain('hunter22');
+      expect(text).not.toContain('admin');
+    }
   });
 
   it('accepts rtsp and rtsps URLs and fills every default', () => {
-    const problems: Problem[] = [];
-    const o = applySpecs(rtspOptionSpecs, { url: 'rtsp://10.0.0.5/x', width: 224 }, 's', problems);
+    const problems: SettingProblem[] = [];
+    const o = validateSettings(rtspSettings, { url: 'rtsp://10.0.0.5/x', width: 224 }, 's', problems);
     expect(problems).toEqual([]);
     expect(o).toMatchObject({
       url: 'rtsp://10.0.0.5/x',
@@ -52,7 +66,7 @@ describe('credentials in camera URLs', () => {
       height: 0,
       hwaccel: 'none',
     });
-    applySpecs(rtspOptionSpecs, { url: 'rtsps://h/x', transport: 'quic', inputArgs: '-x' }, 's', problems);
-    expect(problems.map((p) => p.key)).toEqual(['s.transport', 's.inputArgs']);
+    validateSettings(rtspSettings, { url: 'rtsps://h/x', transport: 'quic', inputArgs: '-x' }, 's', problems);
+    expect(problems.map((p) => p.path)).toEqual(['s.transport', 's.inputArgs']);
   });
 });

@@ -5,7 +5,7 @@ import { RtspSource } from '../../../src/sources/rtsp/rtspSource.js';
 import { freePort, waitFor } from '../../helpers/peers.js';
 import { startRtspServer, type RtspServer } from '../../helpers/rtspServer.js';
 import { within } from '../../helpers/waiting.js';
-import { memoryLog, rtspOptions } from './logs.js';
+import { memoryLog, rtspContext } from './logs.js';
 
 const PASSWORD = 'S3cr3t@pw!';
 const USER = 'inspector';
@@ -39,7 +39,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
   it('delivers rgb8 frames at the configured size, scaled by ffmpeg, numbered from 1', async () => {
     const logs = memoryLog();
     const src = open(
-      new RtspSource(rtspOptions('cam1', { url: server.url, width: 64, height: 48 }), logs.log),
+      new RtspSource(rtspContext('cam1', { url: server.url, width: 64, height: 48 }, logs.log)),
     );
     const it = src.frames()[Symbol.asyncIterator]();
     const frames = await within(take(it, 5), 'five frames');
@@ -59,7 +59,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
 
   it("uses the camera's own size when width and height are 0, and mono8 as one byte per pixel", async () => {
     const src = open(
-      new RtspSource(rtspOptions('cam2', { url: server.url, pixelFormat: 'mono8' }), memoryLog().log),
+      new RtspSource(rtspContext('cam2', { url: server.url, pixelFormat: 'mono8' }, memoryLog().log)),
     );
     const [f] = await within(take(src.frames()[Symbol.asyncIterator](), 1), 'a frame');
     expect(f).toMatchObject({ width: 320, height: 240, pixelFormat: 'mono8' });
@@ -67,7 +67,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
   });
 
   it('keeps the aspect ratio when only the width is set', async () => {
-    const src = open(new RtspSource(rtspOptions('cam3', { url: server.url, width: 160 }), memoryLog().log));
+    const src = open(new RtspSource(rtspContext('cam3', { url: server.url, width: 160 }, memoryLog().log)));
     const [f] = await within(take(src.frames()[Symbol.asyncIterator](), 1), 'a frame');
     expect([f.width, f.height, f.data.length]).toEqual([160, 120, 160 * 120 * 3]);
   });
@@ -75,8 +75,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
   it('streams over UDP when asked', async () => {
     const src = open(
       new RtspSource(
-        rtspOptions('camU', { url: server.url, transport: 'udp', width: 32, height: 24 }),
-        memoryLog().log,
+        rtspContext('camU', { url: server.url, transport: 'udp', width: 32, height: 24 }, memoryLog().log),
       ),
     );
     const frames = await within(take(src.frames()[Symbol.asyncIterator](), 3), 'three frames over UDP');
@@ -86,8 +85,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
   it('skips frames down to the inspection rate: frames passed on are spaced by the rate', async () => {
     const src = open(
       new RtspSource(
-        rtspOptions('cam4', { url: server.url, width: 32, height: 32, fps: 4 }),
-        memoryLog().log,
+        rtspContext('cam4', { url: server.url, width: 32, height: 32, fps: 4 }, memoryLog().log),
       ),
     );
     const frames = await within(take(src.frames()[Symbol.asyncIterator](), 6), 'six frames', 30_000);
@@ -102,7 +100,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     const logs = memoryLog();
     const bad = server.url.replace(encodeURIComponent(PASSWORD), 'wr0ng-pass');
     const src = open(
-      new RtspSource(rtspOptions('cam5', { url: bad, retryMinSec: 0.2, retryMaxSec: 0.4 }), logs.log),
+      new RtspSource(rtspContext('cam5', { url: bad, reconnectMinSec: 0.2, reconnectMaxSec: 0.4 }, logs.log)),
     );
     const it = src.frames()[Symbol.asyncIterator]();
     void it.next();
@@ -121,8 +119,11 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     const logs = memoryLog();
     const src = open(
       new RtspSource(
-        rtspOptions('cam6', { url: server.url.replace('/cam', '/nope'), retryMinSec: 0.2, retryMaxSec: 0.4 }),
-        logs.log,
+        rtspContext(
+          'cam6',
+          { url: server.url.replace('/cam', '/nope'), reconnectMinSec: 0.2, reconnectMaxSec: 0.4 },
+          logs.log,
+        ),
       ),
     );
     void src.frames()[Symbol.asyncIterator]().next();
@@ -138,11 +139,14 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     const port = await freePort();
     const src = open(
       new RtspSource(
-        rtspOptions('cam7', {
-          url: `rtsp://u:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/x`,
-          retryMinSec: 0.2,
-        }),
-        logs.log,
+        rtspContext(
+          'cam7',
+          {
+            url: `rtsp://u:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/x`,
+            reconnectMinSec: 0.2,
+          },
+          logs.log,
+        ),
       ),
     );
     const it = src.frames()[Symbol.asyncIterator]();
@@ -168,8 +172,7 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
       const logs = memoryLog();
       const src = open(
         new RtspSource(
-          rtspOptions(`hw-${hwaccel}`, { url: server.url, width: 32, height: 32, hwaccel }),
-          logs.log,
+          rtspContext(`hw-${hwaccel}`, { url: server.url, width: 32, height: 32, hwaccel }, logs.log),
         ),
       );
       const it = src.frames()[Symbol.asyncIterator]();
@@ -194,8 +197,11 @@ describe('RtspSource against gst-rtsp-server on loopback', () => {
     const logs = memoryLog();
     const src = open(
       new RtspSource(
-        rtspOptions('cam8', { url: server.url, ffmpegPath: '/nonexistent/ffmpeg', retryMinSec: 0.2 }),
-        logs.log,
+        rtspContext(
+          'cam8',
+          { url: server.url, ffmpegPath: '/nonexistent/ffmpeg', reconnectMinSec: 0.2 },
+          logs.log,
+        ),
       ),
     );
     void src.frames()[Symbol.asyncIterator]().next();
@@ -210,16 +216,21 @@ describe('RtspSource watchdog with a server that dies, stalls and comes back', (
   it('resumes after the server is killed and restarted, within the configured retry time', async () => {
     const logs = memoryLog();
     let server = await startRtspServer({ width: 64, height: 48, fps: 15 });
-    const opts = rtspOptions('camR', {
-      url: server.url,
-      width: 64,
-      height: 48,
-      retryMinSec: 0.25,
-      retryMaxSec: 1,
-      connectTimeoutSec: 5,
-      stallTimeoutSec: 3,
-    });
-    const src = new RtspSource(opts, logs.log);
+    const ctx = rtspContext(
+      'camR',
+      {
+        url: server.url,
+        width: 64,
+        height: 48,
+        reconnectMinSec: 0.25,
+        reconnectMaxSec: 1,
+        connectTimeoutSec: 5,
+        stallTimeoutSec: 3,
+      },
+      logs.log,
+    );
+    const opts = ctx.options;
+    const src = new RtspSource(ctx);
     try {
       const it = src.frames()[Symbol.asyncIterator]();
       await within(take(it, 3), 'first frames');
@@ -236,7 +247,7 @@ describe('RtspSource watchdog with a server that dies, stalls and comes back', (
       do [f] = await within(take(it, 1), 'frames after the restart', 20_000);
       while (f.timestamp < back);
       // Worst case: one full retry delay (max, +10% jitter) plus the connect time of the run it starts.
-      const allowed = opts.retryMaxSec * 1.1 * 1000 + opts.connectTimeoutSec * 1000;
+      const allowed = opts.reconnectMaxSec * 1.1 * 1000 + opts.connectTimeoutSec * 1000;
       expect(f.timestamp - back).toBeLessThan(allowed);
       expect(f.seq).toBeGreaterThan(seqBefore);
       expect(src.state).toBe('streaming');
@@ -252,16 +263,19 @@ describe('RtspSource watchdog with a server that dies, stalls and comes back', (
     const logs = memoryLog();
     const server = await startRtspServer({ width: 64, height: 48, fps: 15 });
     const src = new RtspSource(
-      rtspOptions('camS', {
-        url: server.url,
-        width: 64,
-        height: 48,
-        stallTimeoutSec: 1.5,
-        connectTimeoutSec: 3,
-        retryMinSec: 0.25,
-        retryMaxSec: 0.5,
-      }),
-      logs.log,
+      rtspContext(
+        'camS',
+        {
+          url: server.url,
+          width: 64,
+          height: 48,
+          stallTimeoutSec: 1.5,
+          connectTimeoutSec: 3,
+          reconnectMinSec: 0.25,
+          reconnectMaxSec: 0.5,
+        },
+        logs.log,
+      ),
     );
     try {
       const it = src.frames()[Symbol.asyncIterator]();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueue } from '../../src/pipeline/boundedQueue.js';
+import { BoundedQueue } from '../../src/core/boundedQueue.js';
 
 describe('bounded queue', () => {
   it('drop-oldest keeps the newest items and counts what it evicts', async () => {

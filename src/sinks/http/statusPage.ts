@@ -1,24 +1,9 @@
-import type { Verdict } from '../core/verdict.js';
-
-export interface CameraStatus {
-  id: string;
-  recipe: string;
-  provider: string;
-  source: { kind: string; state: string; stats: Record<string, number> };
-  counts: { frames: number; ok: number; ng: number; badImages: number; dropped: number; failed: number };
-  queueDepth: number;
-  recent: Verdict[];
-  /** resultId of the latest NG, if any. */
-  lastNg?: string;
-}
+import type { StatusView } from './httpSink.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The status page: one card per camera with its latest frame, heatmap, counters and recent verdicts. */
-export function renderStatusPage(
-  cameras: CameraStatus[],
-  readiness: { ready: boolean; reasons: string[] },
-): string {
+export function renderStatusPage({ cameras, readiness }: StatusView): string {
   const cards = cameras
     .map((c) => {
       // Sources that know the truth (the sim camera) get a column for it: the demo shows what was caught.

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { readManifest, type Manifest } from '../recipe/manifest.js';
-import { loadSession, ort, type LoadedSession, type SessionOptions } from './session.js';
+import { readManifest, type Manifest } from './manifest.js';
+import { loadSession, ort, type LoadedSession, type SessionOptions } from '../inference/session.js';
 
 export interface ScoredBatch {
   /** [n] image scores. */

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { LineStatus } from './line.js';
 
 /** The daemon's Prometheus metrics, on a registry of its own (tests run several daemons in one process). */
 export class Metrics {
@@ -17,7 +18,7 @@ export class Metrics {
   });
   readonly drops = new client.Counter({
     name: 'inspectd_frames_dropped_total',
-    help: 'Frames dropped by the camera queue (reason: oldest, newest), unreadable (reason: bad_image), or not asked for while the camera waits for a trigger or is stopped (reason: idle)',
+    help: 'Frames dropped by the camera queue (reason: oldest, newest), by the source because the pipeline did not keep up (reason: source), unreadable (reason: bad_image), failed in inference (reason: inspection_failed), or not asked for while the camera waits for a trigger or is stopped (reason: idle)',
     labelNames: ['camera', 'reason'],
     registers: [this.registry],
   });
@@ -52,6 +53,13 @@ export class Metrics {
     labelNames: ['sink'],
     registers: [this.registry],
   });
+  /** Read from every sink's stats() at each scrape. */
+  private readonly sinkStat = new client.Gauge({
+    name: 'inspectd_sink_stat',
+    help: "Each sink's counters and levels (e.g. mqtt published, dropped, held; archive written, skipped, failed)",
+    labelNames: ['sink', 'stat'],
+    registers: [this.registry],
+  });
   readonly ready = new client.Gauge({
     name: 'inspectd_ready',
     help: '1 when every recipe is loaded and every sink can deliver',
@@ -60,5 +68,20 @@ export class Metrics {
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'inspectd_' });
+  }
+
+  /** Gauges that mirror the line's state (readiness, sources, queues, sinks), refreshed from one status. */
+  update(s: LineStatus): void {
+    this.ready.set(s.readiness.ready ? 1 : 0);
+    this.sinkStat.reset();
+    for (const sink of s.sinks) {
+      this.sinkReady.set({ sink: sink.name }, sink.ready ? 1 : 0);
+      for (const [stat, v] of Object.entries(sink.stats)) this.sinkStat.set({ sink: sink.name, stat }, v);
+    }
+    this.sourceUp.reset();
+    for (const c of s.cameras) {
+      this.sourceUp.set({ camera: c.id, state: c.source.state }, c.source.state === 'streaming' ? 1 : 0);
+      this.queueDepth.set({ camera: c.id }, c.queueDepth);
+    }
   }
 }

@@ -1,33 +1,20 @@
-import { checks, type OptionSpecs } from '../../config/options.js';
+import {
+  custom,
+  int,
+  nonEmpty,
+  num,
+  oneOf,
+  renamed,
+  required,
+  seconds,
+  strings,
+} from '../../core/settings.js';
+import type { Group, Infer } from '../../core/settings.js';
 import { redactUrl } from './redact.js';
 
 /** Hardware decoding presets: extra ffmpeg input arguments, chosen in the configuration (see ffmpegArgs.ts). */
 export const HWACCELS = ['none', 'nvidia', 'jetson-h264', 'jetson-hevc', 'vaapi'] as const;
 export type Hwaccel = (typeof HWACCELS)[number];
-
-/** An RTSP camera's settings as they appear in a configuration (everything but the camera id). */
-export interface RtspOptions {
-  /** rtsp:// or rtsps:// URL, credentials included when the camera needs them. */
-  url: string;
-  transport: 'tcp' | 'udp';
-  /** Output size; 0 = the camera's (one of them 0: that side follows the aspect ratio). */
-  width: number;
-  height: number;
-  pixelFormat: 'rgb8' | 'mono8';
-  /** Frames per second passed on; 0 = every decoded frame. */
-  fps: number;
-  hwaccel: Hwaccel;
-  ffmpegPath: string;
-  inputArgs: string[];
-  outputArgs: string[];
-  /** No frame for this long while streaming: ffmpeg is restarted. */
-  stallTimeoutSec: number;
-  /** No first frame this long after ffmpeg starts (connect, describe, first key frame): restarted. */
-  connectTimeoutSec: number;
-  /** Restart delays: from retryMinSec, doubling per failure, up to retryMaxSec. */
-  retryMinSec: number;
-  retryMaxSec: number;
-}
 
 /** Why a camera URL is unusable, or undefined. Never echoes credentials. */
 export function checkRtspUrl(v: unknown): string | undefined {
@@ -45,87 +32,94 @@ export function checkRtspUrl(v: unknown): string | undefined {
   return undefined;
 }
 
-const stringList = () => (v: unknown) =>
-  Array.isArray(v) && v.every((s) => typeof s === 'string')
-    ? undefined
-    : 'must be a list of strings, one ffmpeg argument each (e.g. ["-c:v", "h264_cuvid"])';
+const ffmpegArgList = strings('a list of strings, one ffmpeg argument each (e.g. ["-c:v", "h264_cuvid"])');
 
-export const rtspOptionSpecs: OptionSpecs<RtspOptions> = {
+/** The `rtsp` camera's settings. */
+export const rtspSettings = {
   url: {
     doc:
       'Camera stream URL, rtsp:// or rtsps://, e.g. rtsp://user:password@192.168.1.20:554/stream1 ' +
       '(percent-encode @ : / in the password). Credentials are never logged.',
-    default: '',
-    check: checkRtspUrl,
+    default: required<string>(),
+    format: custom<string>(
+      'a URL that starts with rtsp:// or rtsps:// and names a host, e.g. rtsp://user:password@192.168.1.20:554/stream1',
+      'string',
+      (v) => checkRtspUrl(v) === undefined,
+    ),
     sensitive: true,
+    show: (v: unknown) => (typeof v === 'string' ? JSON.stringify(redactUrl(v)) : '(hidden)'),
   },
   transport: {
     doc: 'RTSP transport: tcp (interleaved, survives lossy networks and NAT) or udp.',
     default: 'tcp',
-    check: checks.oneOf(['tcp', 'udp']),
+    format: oneOf(['tcp', 'udp']),
   },
   width: {
     doc:
       "Frame width ffmpeg scales to, usually the recipe's input size; 0 = the camera's " +
       '(with height set: keeps the aspect ratio).',
     default: 0,
-    check: checks.int(0, 8192),
+    format: int(0, 8192),
   },
   height: {
     doc: "Frame height ffmpeg scales to; 0 = the camera's (with width set: keeps the aspect ratio).",
     default: 0,
-    check: checks.int(0, 8192),
+    format: int(0, 8192),
   },
   pixelFormat: {
     doc: 'Pixels delivered: rgb8 (ffmpeg rgb24) or mono8 (ffmpeg gray).',
     default: 'rgb8',
-    check: checks.oneOf(['rgb8', 'mono8']),
+    format: oneOf(['rgb8', 'mono8']),
   },
   fps: {
     doc: 'Inspection rate: frames per second passed on, the rest decoded and skipped; 0 = every frame.',
     default: 0,
-    check: checks.number(0, 1000),
+    format: num(0, 1000),
   },
   hwaccel: {
     doc:
       'Hardware decoding preset: none; nvidia (-hwaccel cuda, NVDEC); jetson-h264 / jetson-hevc ' +
       '(-c:v h264_nvmpi / hevc_nvmpi, an ffmpeg built with jetson-ffmpeg); vaapi (Intel/AMD, /dev/dri/renderD128).',
     default: 'none',
-    check: checks.oneOf(HWACCELS),
+    format: oneOf(HWACCELS),
   },
   ffmpegPath: {
     doc: 'The ffmpeg program (a path, or a name looked up on PATH).',
     default: 'ffmpeg',
-    check: checks.nonEmptyString(),
+    format: nonEmpty(),
   },
   inputArgs: {
     doc: 'Extra ffmpeg arguments before -i (after the preset), e.g. ["-c:v", "h264_cuvid"].',
     default: [],
-    check: stringList(),
+    format: ffmpegArgList,
   },
   outputArgs: {
     doc: 'Extra ffmpeg output arguments, before the rawvideo output, e.g. ["-threads", "2"].',
     default: [],
-    check: stringList(),
+    format: ffmpegArgList,
   },
   stallTimeoutSec: {
     doc: 'Restart ffmpeg when no frame arrived for this long while streaming.',
     default: 10,
-    check: checks.number(0.5, 3600),
+    format: seconds(0.5, 3600),
   },
   connectTimeoutSec: {
     doc: 'Restart ffmpeg when its first frame has not arrived this long after it started (connect, first key frame).',
     default: 20,
-    check: checks.number(1, 3600),
+    format: seconds(1, 3600),
   },
-  retryMinSec: {
-    doc: 'First restart delay after a failure; doubles on each failure in a row.',
+  reconnectMinSec: {
+    doc: 'First restart delay after a failure; doubles on each failure in a row up to reconnectMaxSec.',
     default: 1,
-    check: checks.number(0.1, 3600),
+    format: seconds(0.1, 3600),
   },
-  retryMaxSec: {
+  reconnectMaxSec: {
     doc: 'Longest restart delay.',
     default: 30,
-    check: checks.number(0.1, 3600),
+    format: seconds(0.1, 3600),
   },
-};
+  retryMinSec: renamed('reconnectMinSec', undefined, 'the name gige cameras use'),
+  retryMaxSec: renamed('reconnectMaxSec', undefined, 'the name gige cameras use'),
+} satisfies Group;
+
+export type RtspOptions = Infer<typeof rtspSettings>;

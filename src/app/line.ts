@@ -1,0 +1,178 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { InspectdError, messageOf } from '../core/errors.js';
+import type { History } from '../core/history.js';
+import type {
+  CameraStatus,
+  InspectionMode,
+  LineControl,
+  LineStatus,
+  Readiness,
+  SinkStatus,
+} from '../core/line.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
+import type { RecipeModel } from '../recipe/recipeModel.js';
+import { Throttle } from '../log/logger.js';
+import { CameraPipeline } from '../pipeline/cameraPipeline.js';
+import { MANIFEST_FILE } from '../recipe/manifest.js';
+import type { Sink } from '../sinks/types.js';
+import { sourceKinds } from '../sources/index.js';
+import type { RecipeCache } from './recipes.js';
+
+export interface LineDeps {
+  config: Config;
+  recipes: RecipeCache;
+  /** Each camera's first recipe, loaded and warmed, in camera order. */
+  models: RecipeModel[];
+  history: History;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * The running line: one pipeline per camera, the sinks verdicts go to, and the one implementation of
+ * LineControl (what MQTT, OPC UA and HTTP may ask). Pipelines are made at once (so sinks can set modes while
+ * they start) and started last.
+ */
+export class Line implements LineControl {
+  readonly line: string;
+  readonly cameras: readonly string[];
+  readonly pipelines: CameraPipeline[];
+  private readonly sinks: Sink[] = [];
+  private readonly throttle: Throttle;
+
+  constructor(private readonly d: LineDeps) {
+    const c = d.config;
+    this.line = c.line;
+    this.cameras = c.cameras.map((x) => x.id);
+    this.throttle = new Throttle(d.log);
+    this.pipelines = c.cameras.map((cam, i) => {
+      const log = d.log.child({ camera: cam.id });
+      return new CameraPipeline({
+        settings: {
+          cameraId: cam.id,
+          queueSize: cam.queue.size,
+          dropPolicy: cam.queue.policy,
+          minRegionArea: cam.decision.minRegionArea,
+          maxRegions: cam.decision.maxRegions,
+        },
+        source: sourceKinds[cam.source.type].create({
+          id: cam.id,
+          options: cam.source.options as never,
+          log: log.child({ stage: 'source' }),
+          onDrop: (reason) => d.metrics.drops.inc({ camera: cam.id, reason }),
+        }),
+        recipe: { name: cam.recipe, model: d.models[i] },
+        metrics: d.metrics,
+        log,
+        publish: (v, a) => this.publish(v, a),
+      });
+    });
+  }
+
+  /** Sinks get every verdict from now on, in the order added. */
+  addSink(sink: Sink): void {
+    this.sinks.push(sink);
+  }
+
+  start(): void {
+    for (const p of this.pipelines) p.start();
+  }
+
+  /** Stops the cameras: sources closed, queued frames finished until the deadline (epoch ms). */
+  async stop(deadline: number): Promise<void> {
+    await Promise.all(this.pipelines.map((p) => p.stop(deadline)));
+  }
+
+  /** The history first, so any sink that looks a verdict up finds it; a sink that throws is contained. */
+  private publish(v: Verdict, a: VerdictArtifacts): void {
+    this.d.history.append(v);
+    for (const sink of this.sinks) {
+      try {
+        sink.publish(v, a);
+      } catch (e) {
+        this.throttle.warn(
+          `sink:${sink.name}`,
+          { sink: sink.name, resultId: v.resultId, err: messageOf(e) },
+          `sink ${sink.name} failed on ${v.resultId}: ${messageOf(e)}`,
+        );
+      }
+    }
+  }
+
+  private pipeline(camera: string): CameraPipeline {
+    const p = this.pipelines.find((x) => x.settings.cameraId === camera);
+    if (!p)
+      throw new InspectdError(`no camera "${camera}"`, {
+        subject: camera,
+        fix: `use one of the configured cameras: ${this.cameras.join(', ')}`,
+      });
+    return p;
+  }
+
+  setMode(camera: string, mode: InspectionMode): void {
+    this.pipeline(camera).setMode(mode);
+  }
+
+  requestSingle(camera: string, partId?: string): Promise<Verdict> {
+    return this.pipeline(camera).requestSingle(partId);
+  }
+
+  abortSingle(camera: string, reason: string): boolean {
+    return this.pipeline(camera).abortSingle(reason);
+  }
+
+  activeRecipe(camera: string): string {
+    return this.pipeline(camera).activeRecipe;
+  }
+
+  /** Switches a camera's recipe at runtime: the new one is loaded and warmed before the swap. */
+  async setRecipe(camera: string, recipe: string): Promise<string> {
+    const p = this.pipeline(camera);
+    if (p.activeRecipe === recipe) return recipe;
+    const model = await this.d.recipes.acquire(recipe);
+    const old = p.activeRecipe;
+    p.swapRecipe(recipe, model);
+    await this.d.recipes.release(old);
+    this.d.log.info({ camera, from: old, to: recipe }, `camera ${camera}: recipe ${old} -> ${recipe}`);
+    return recipe;
+  }
+
+  async recipes(): Promise<string[]> {
+    const dir = this.d.config.recipesDir;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return names.filter((n) => existsSync(path.join(dir, n, MANIFEST_FILE))).sort();
+  }
+
+  camera(camera: string): CameraStatus | undefined {
+    return this.pipelines.find((x) => x.settings.cameraId === camera)?.status();
+  }
+
+  /** Ready = every sink able to deliver (recipes are loaded and warmed before the line exists). */
+  readiness(): Readiness {
+    return readinessOf(this.sinkStatus());
+  }
+
+  private sinkStatus(): SinkStatus[] {
+    return this.sinks.map((s) => ({ name: s.name, ...s.health(), stats: s.stats() }));
+  }
+
+  status(): LineStatus {
+    const sinks = this.sinkStatus();
+    return {
+      line: this.line,
+      readiness: readinessOf(sinks),
+      cameras: this.pipelines.map((p) => p.status()),
+      sinks,
+    };
+  }
+}
+
+function readinessOf(sinks: SinkStatus[]): Readiness {
+  const reasons = sinks.filter((s) => !s.ready).map((s) => s.reason ?? `${s.name} not ready`);
+  return { ready: reasons.length === 0, reasons };
+}

@@ -1,0 +1,73 @@
+import type { SourceState, SourceStats } from './frame.js';
+import type { Verdict } from './verdict.js';
+
+/**
+ * What the inspect loop does with frames: `continuous` inspects every frame (the default); `triggered`
+ * inspects only the frame a `requestSingle` asked for and skips the rest; `stopped` skips every frame and
+ * refuses requests. Skipped frames are counted (drop reason `idle`).
+ */
+export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
+
+/** One camera's counters since start. */
+export interface CameraCounts {
+  frames: number;
+  ok: number;
+  ng: number;
+  badImages: number;
+  dropped: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface CameraStatus {
+  id: string;
+  recipe: string;
+  /** The onnxruntime execution provider the recipe runs on. */
+  provider: string;
+  mode: InspectionMode;
+  source: { kind: string; state: SourceState; stats: SourceStats };
+  counts: CameraCounts;
+  queueDepth: number;
+}
+
+export interface SinkStatus {
+  name: string;
+  ready: boolean;
+  /** Why not ready. */
+  reason?: string;
+  stats: Record<string, number>;
+}
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+export interface LineStatus {
+  line: string;
+  readiness: Readiness;
+  cameras: CameraStatus[];
+  sinks: SinkStatus[];
+}
+
+/**
+ * Everything a sink may ask of the running line (MQTT commands, OPC UA methods and the trigger handshake, the
+ * HTTP API): declared once here, implemented once in app/. Sinks never import app/ or pipeline/.
+ */
+export interface LineControl {
+  readonly line: string;
+  /** Camera ids in configuration order. */
+  readonly cameras: readonly string[];
+  setMode(camera: string, mode: InspectionMode): void;
+  /** Inspects the next frame of `camera` for `partId` (triggering the camera when it can). */
+  requestSingle(camera: string, partId?: string): Promise<Verdict>;
+  /** Rejects a pending single request; false when none was pending. */
+  abortSingle(camera: string, reason: string): boolean;
+  /** Loads and warms `recipe`, then swaps it in between two frames; resolves with the active recipe. */
+  setRecipe(camera: string, recipe: string): Promise<string>;
+  activeRecipe(camera: string): string;
+  /** Recipe folder names a camera could switch to. */
+  recipes(): Promise<string[]>;
+  camera(camera: string): CameraStatus | undefined;
+  status(): LineStatus;
+}
