@@ -2,7 +2,7 @@
 // Per-frame latency of the daemon's pipeline against onnxruntime alone, same recipe, same frames, same process.
 //   raw:      session.run on frames already preprocessed (the floor: what the model costs)
 //   pipeline: the daemon's Line with a sim camera delivering raw RGB frames (as a GigE camera would), paced below
-//             capacity so queueing is not measured: preprocess + inference + decision + history + sinks (MQTT to
+//             capacity so queueing is not measured: preprocess + inference + decision + journal + sinks (MQTT to
 //             an embedded broker, so serialization and publishing count too)
 // Prints p50/p99 of each and their ratio, plus peak RSS. Usage: node scripts/bench-latency.mjs [frames] [recipe dir]
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,8 +17,9 @@ const { RecipeModel } = await d('recipe/recipeModel.js');
 const { SimSource } = await d('sources/sim/simSource.js');
 const { prepareFrame } = await d('preprocess/frame.js');
 const { Metrics } = await d('core/metrics.js');
-const { MemoryHistory } = await d('core/history.js');
 const { Line } = await d('app/line.js');
+const { HealthMonitor } = await d('app/health.js');
+const { SqliteJournal } = await d('journal/journal.js');
 const { loadConfig } = await d('config/load.js');
 const { MqttSink } = await d('sinks/mqtt/mqttSink.js');
 
@@ -47,7 +48,7 @@ for (const t of tensors) {
   raw.push(performance.now() - t0);
 }
 
-// Pipeline: the daemon's line (sim camera -> pipeline -> history -> sinks), frames paced at ~1/3 of what raw
+// Pipeline: the daemon's line (sim camera -> pipeline -> journal -> sinks), frames paced at ~1/3 of what raw
 // inference could take, so each frame finds the pipeline idle. MQTT goes to its embedded broker.
 // Well below capacity (inference plus a few ms of preprocessing, times three), so no frame waits for another.
 const fps = Math.max(1, Math.floor(1000 / (3 * (pct(raw, 0.5) + 5))));
@@ -65,17 +66,20 @@ writeFileSync(
         queue: { size: 4, policy: 'wait' },
       },
     ],
-    mqtt: { prefix: 'bench', statsIntervalSec: 0, maxQueued: 100000, embedded: { port: 0 } },
+    mqtt: { prefix: 'bench', statsIntervalSec: 0, embedded: { port: 0 } },
+    journal: { path: path.join(dir, 'journal.sqlite') },
   }),
 );
 const config = loadConfig(path.join(dir, 'config.json'), {});
 const metrics = new Metrics();
-const history = new MemoryHistory(config.history.perCamera);
+const journal = SqliteJournal.open(config.journal, log);
+const health = new HealthMonitor(config.health, log);
 const line = new Line({
   config,
   recipes: { acquire: async () => model, release: async () => {} },
   models: [model],
-  history,
+  journal,
+  health,
   metrics,
   log,
 });
@@ -84,7 +88,7 @@ const mqtt = new MqttSink({
   line: 'b',
   cameras: line.cameras,
   control: line,
-  history,
+  journal,
   metrics,
   log,
 });
@@ -125,6 +129,7 @@ while (p.counts.ok + p.counts.ng < n) await new Promise((r) => setTimeout(r, 50)
 await line.stop(Date.now() + 5000);
 await mqtt.stop();
 await model.close();
+journal.close();
 
 const rssMiB = process.resourceUsage().maxRSS / 1024;
 const r50 = pct(raw, 0.5),

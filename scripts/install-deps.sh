@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # System packages the project needs beyond npm, from Debian's apt:
+#   g++ make python3                                -> better-sqlite3 (the verdict journal) builds from source where
+#                                                      no prebuilt binary can be downloaded
 #   python3-torch python3-torchvision python3-onnx python3-pil -> scripts/*.py (export, training) under /usr/bin/python3
 #   mosquitto                                       -> a real MQTT broker for the integration tests
 #   aravis-tools                                    -> arv-fake-gv-camera-0.8, a GigE Vision camera on 127.0.0.1
@@ -11,6 +13,7 @@
 set -euo pipefail
 
 need=()
+{ command -v g++ && command -v make && command -v python3; } >/dev/null 2>&1 || need+=(g++ make python3)
 /usr/bin/python3 -c 'import torch, torchvision, onnx, PIL' 2>/dev/null || need+=(python3-torch python3-torchvision python3-onnx python3-pil)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/arv-fake-gv-camera-0.8 ] || need+=(aravis-tools)

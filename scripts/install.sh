@@ -157,13 +157,14 @@ chmod 0755 "$ETC"
 if [ -e "$ETC/config.json" ]; then
   say "$ETC/config.json exists; kept as is"
 else
-  # Absolute recipe and archive folders: the service's working directory (PREFIX) is read-only.
+  # Absolute recipe, archive and journal paths: the service's working directory (PREFIX) is read-only.
   "$NODE_BIN" -e '
     const fs = require("fs");
     const [src, dst, prefix] = process.argv.slice(1);
     const c = JSON.parse(fs.readFileSync(src, "utf8"));
     c.recipesDir ??= prefix + "/models";
     c.archive = { dir: "/var/lib/inspectd/archive", ...c.archive };
+    c.journal = { path: "/var/lib/inspectd/journal.sqlite", ...c.journal };
     fs.writeFileSync(dst, JSON.stringify(c, null, 2) + "\n", { mode: 0o644, flag: "wx" });
   ' "$SRC/config/default.json" "$ETC/config.json" "$PREFIX"
   say "created $ETC/config.json from config/default.json: add the cameras, then: systemctl restart inspectd"
@@ -172,7 +173,7 @@ mkdir -p "$ETC/credentials"
 chmod 0700 "$ETC/credentials"
 
 # --- The unit, with this box's node and prefix ---
-sed -e "/^ExecStart=/s|=/usr/bin/node |=$NODE_BIN |" -e "/^[^#]/s|/opt/inspectd|$PREFIX|g" \
+sed -e "/^ExecStart\(Pre\)\?=/s|=/usr/bin/node |=$NODE_BIN |" -e "/^[^#]/s|/opt/inspectd|$PREFIX|g" \
   "$SRC/systemd/inspectd.service" |
   put "$UNIT" 0644
 

@@ -19,12 +19,13 @@ const ALLOWED: Record<string, string[]> = {
   recipe: ['core', 'log', 'inference', 'preprocess', 'scoring'],
   sources: ['core', 'log', 'preprocess'],
   sinks: ['core', 'log'],
+  journal: ['core', 'log'],
   pipeline: ['core', 'log', 'decision', 'preprocess', 'recipe'],
   fit: ['core', 'log', 'onnx', 'inference', 'preprocess', 'recipe', 'scoring'],
   eval: ['core', 'log', 'inference', 'preprocess', 'recipe'],
-  config: ['core', 'sources', 'sinks', 'fit', 'eval'],
-  app: ['core', 'log', 'config', 'inference', 'recipe', 'pipeline', 'sources', 'sinks'],
-  cli: ['core', 'log', 'config', 'inference', 'recipe', 'fit', 'eval', 'sources', 'app'],
+  config: ['core', 'sources', 'sinks', 'fit', 'eval', 'journal'],
+  app: ['core', 'log', 'config', 'inference', 'recipe', 'pipeline', 'sources', 'sinks', 'journal'],
+  cli: ['core', 'log', 'config', 'inference', 'recipe', 'fit', 'eval', 'sources', 'app', 'journal'],
 };
 
 function* tsFiles(dir: string): Generator<string> {

@@ -1,19 +1,21 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { InspectdError, messageOf } from '../core/errors.js';
-import { MemoryHistory } from '../core/history.js';
 import type { Readiness } from '../core/line.js';
 import { Metrics } from '../core/metrics.js';
 import { VERSION } from '../core/version.js';
+import { SqliteJournal } from '../journal/journal.js';
 import { sinkKinds, type SinkName } from '../sinks/index.js';
 import type { Sink, SinkKind } from '../sinks/types.js';
+import { HealthMonitor } from './health.js';
 import { Line } from './line.js';
 import { RecipeCache } from './recipes.js';
 import { SdNotifier } from './sdNotify.js';
 
 interface Component {
   name: string;
-  stop(): Promise<void>;
+  /** Done by `deadline` (epoch ms): the shutdown's one budget, shared in stop order. */
+  stop(deadline: number): Promise<void>;
 }
 
 /**
@@ -23,7 +25,8 @@ interface Component {
  */
 export class Daemon {
   readonly metrics = new Metrics();
-  readonly history: MemoryHistory;
+  journal!: SqliteJournal;
+  private readonly health: HealthMonitor;
   line!: Line;
   private readonly sinks = new Map<string, Sink>();
   private readonly started: Component[] = [];
@@ -33,7 +36,7 @@ export class Daemon {
     readonly config: Config,
     private readonly log: Logger,
   ) {
-    this.history = new MemoryHistory(config.history.perCamera);
+    this.health = new HealthMonitor(config.health, log.child({ stage: 'health' }));
   }
 
   static async start(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Daemon> {
@@ -69,6 +72,12 @@ export class Daemon {
       `inspectd ${VERSION} starting: ${c.cameras.length} camera(s) on line ${c.line}`,
     );
 
+    // The journal first: every verdict is committed to it before any sink sees it.
+    const journal = SqliteJournal.open(c.journal, this.log.child({ stage: 'journal' }));
+    this.journal = journal;
+    this.started.push({ name: 'journal', stop: async () => journal.close() });
+    this.keepRetention();
+
     // Recipes: all loaded and warmed before anything reports ready.
     const recipes = new RecipeCache(
       c.recipesDir,
@@ -82,7 +91,8 @@ export class Daemon {
       config: c,
       recipes,
       models,
-      history: this.history,
+      journal,
+      health: this.health,
       metrics: this.metrics,
       log: this.log,
     });
@@ -98,21 +108,18 @@ export class Daemon {
         line: c.line,
         cameras: line.cameras,
         control: line,
-        history: this.history,
+        journal,
         metrics: this.metrics,
         log: this.log.child({ stage: name }),
       });
       await sink.start();
-      this.started.push({ name: `sink ${name}`, stop: () => sink.stop() });
+      this.started.push({ name: `sink ${name}`, stop: (deadline) => sink.stop(deadline) });
       this.sinks.set(name, sink);
       line.addSink(sink);
     }
 
     line.start();
-    this.started.push({
-      name: 'cameras',
-      stop: () => line.stop(Date.now() + c.shutdownTimeoutSec * 1000),
-    });
+    this.started.push({ name: 'cameras', stop: (deadline) => line.stop(deadline) });
 
     const r = this.readiness();
     this.log.info(r.ready ? 'inspectd running' : `inspectd running, not ready yet: ${r.reasons.join('; ')}`);
@@ -121,9 +128,11 @@ export class Daemon {
     this.notifier.startWatchdog(() => this.healthy());
   }
 
-  /** Ready = every recipe loaded and every sink able to deliver. */
+  /** Ready, or degraded with the reasons (app/health.ts); 'starting' until the recipes are loaded. */
   readiness(): Readiness {
-    return this.line ? this.line.readiness() : { ready: false, reasons: ['recipes loading'] };
+    return this.line
+      ? this.line.readiness()
+      : { ready: false, state: 'starting', reasons: ['recipes loading'] };
   }
 
   /** For the systemd watchdog: the process is doing its job (no camera's source has given up). */
@@ -131,19 +140,13 @@ export class Daemon {
     return this.pipelines.every((p) => p.source.state !== 'failed');
   }
 
-  /** Metrics mirror the line's state; every change of readiness is logged (operators grep for it). */
+  /** A few times a second: the health window sampled, metrics mirror the line, the state logged when it changes. */
   private watchReadiness(): void {
-    let wasReady: boolean | undefined;
     const update = (): void => {
       const s = this.line.status();
+      this.health.sample(s.cameras);
       this.metrics.update(s);
-      const r = s.readiness;
-      if (r.ready !== wasReady) {
-        if (r.ready) this.log.info('inspectd ready');
-        else if (wasReady !== undefined)
-          this.log.warn({ reasons: r.reasons }, `inspectd not ready: ${r.reasons.join('; ')}`);
-        wasReady = r.ready;
-      }
+      this.health.report(s.readiness);
     };
     update();
     const timer = setInterval(update, 250);
@@ -151,13 +154,51 @@ export class Daemon {
     this.started.push({ name: 'readiness', stop: async () => clearInterval(timer) });
   }
 
+  /**
+   * Retention in small steps (one short transaction each, the event loop free in between): at start, then every
+   * minute. What it deletes that MQTT had not delivered yet is said in the log by the MQTT sink.
+   */
+  private keepRetention(): void {
+    let running = false;
+    let stopped = false;
+    const run = (): void => {
+      if (running || stopped) return;
+      running = true;
+      let deleted = 0;
+      const step = (): void => {
+        if (stopped) return;
+        try {
+          const n = this.journal.retainStep();
+          deleted += n;
+          if (n > 0) return void setImmediate(step);
+          if (deleted > 0) this.log.info({ deleted }, `journal: ${deleted} verdicts past retention deleted`);
+        } catch (e) {
+          this.log.warn({ err: messageOf(e) }, `journal retention failed: ${messageOf(e)}`);
+        }
+        running = false;
+      };
+      step();
+    };
+    run();
+    const timer = setInterval(run, 60_000);
+    timer.unref();
+    this.started.push({
+      name: 'journal retention',
+      stop: async () => {
+        stopped = true;
+        clearInterval(timer);
+      },
+    });
+  }
+
   /** Stops everything in reverse start order; a component that fails to stop is logged, not fatal. */
   async stop(): Promise<void> {
     this.notifier?.stopping();
     this.notifier?.stop();
+    const deadline = Date.now() + this.config.shutdownTimeoutSec * 1000;
     for (const comp of this.started.splice(0).reverse()) {
       try {
-        await comp.stop();
+        await comp.stop(deadline);
       } catch (e) {
         this.log.warn(
           { component: comp.name, err: messageOf(e) },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { InspectdError, messageOf } from '../core/errors.js';
-import type { History } from '../core/history.js';
+import type { Journal } from '../core/history.js';
 import type {
   CameraStatus,
   InspectionMode,
@@ -21,6 +21,7 @@ import { CameraPipeline } from '../pipeline/cameraPipeline.js';
 import { MANIFEST_FILE } from '../recipe/manifest.js';
 import type { Sink } from '../sinks/types.js';
 import { sourceKinds } from '../sources/index.js';
+import type { HealthMonitor } from './health.js';
 import type { RecipeCache } from './recipes.js';
 
 export interface LineDeps {
@@ -28,7 +29,8 @@ export interface LineDeps {
   recipes: RecipeCache;
   /** Each camera's first recipe, loaded and warmed, in camera order. */
   models: RecipeModel[];
-  history: History;
+  journal: Journal;
+  health: HealthMonitor;
   metrics: Metrics;
   log: Logger;
 }
@@ -43,6 +45,9 @@ export class Line implements LineControl {
   readonly cameras: readonly string[];
   readonly pipelines: CameraPipeline[];
   private readonly sinks: Sink[] = [];
+  /** Per camera: the recipe switch in progress, and the recipe last asked for. */
+  private readonly switching = new Map<string, Promise<void>>();
+  private readonly wanted = new Map<string, string>();
   private readonly throttle: Throttle;
 
   constructor(private readonly d: LineDeps) {
@@ -88,12 +93,26 @@ export class Line implements LineControl {
     await Promise.all(this.pipelines.map((p) => p.stop(deadline)));
   }
 
-  /** The history first, so any sink that looks a verdict up finds it; a sink that throws is contained. */
+  /**
+   * The journal first: committed before any sink sees it, so a sink that looks it up finds it and nothing is
+   * lost to a crash. A journal that cannot store it (a full disk) does not stop the verdict. A sink that throws
+   * is contained.
+   */
   private publish(v: Verdict, a: VerdictArtifacts): void {
-    this.d.history.append(v);
+    let seq: number | undefined;
+    try {
+      seq = this.d.journal.append(v);
+    } catch (e) {
+      this.d.health.journalFailed(messageOf(e));
+      this.throttle.warn(
+        'journal',
+        { resultId: v.resultId, err: messageOf(e) },
+        `journal: verdict ${v.resultId} not stored (${messageOf(e)}); it is still published`,
+      );
+    }
     for (const sink of this.sinks) {
       try {
-        sink.publish(v, a);
+        sink.publish(v, a, seq);
       } catch (e) {
         this.throttle.warn(
           `sink:${sink.name}`,
@@ -114,12 +133,12 @@ export class Line implements LineControl {
     return p;
   }
 
-  setMode(camera: string, mode: InspectionMode): void {
-    this.pipeline(camera).setMode(mode);
+  setMode(camera: string, mode: InspectionMode, jobId?: string): void {
+    this.pipeline(camera).setMode(mode, jobId);
   }
 
-  requestSingle(camera: string, partId?: string): Promise<Verdict> {
-    return this.pipeline(camera).requestSingle(partId);
+  requestSingle(camera: string, partId?: string, jobId?: string): Promise<Verdict> {
+    return this.pipeline(camera).requestSingle(partId, jobId);
   }
 
   abortSingle(camera: string, reason: string): boolean {
@@ -130,16 +149,41 @@ export class Line implements LineControl {
     return this.pipeline(camera).activeRecipe;
   }
 
-  /** Switches a camera's recipe at runtime: the new one is loaded and warmed before the swap. */
-  async setRecipe(camera: string, recipe: string): Promise<string> {
+  /**
+   * Switches a camera's recipe at runtime without losing a frame: the new one is loaded and warmed beside the
+   * old, swapped in between two frames, and the old one released once its last frame is done. Switches of a
+   * camera run one after the other; when several wait, the last one wins and the ones it overtook are
+   * refused, saying so.
+   */
+  setRecipe(camera: string, recipe: string): Promise<string> {
     const p = this.pipeline(camera);
-    if (p.activeRecipe === recipe) return recipe;
-    const model = await this.d.recipes.acquire(recipe);
-    const old = p.activeRecipe;
-    p.swapRecipe(recipe, model);
-    await this.d.recipes.release(old);
-    this.d.log.info({ camera, from: old, to: recipe }, `camera ${camera}: recipe ${old} -> ${recipe}`);
-    return recipe;
+    this.wanted.set(camera, recipe);
+    const run = (this.switching.get(camera) ?? Promise.resolve()).then(async () => {
+      const wanted = this.wanted.get(camera);
+      if (wanted !== recipe)
+        throw new InspectdError(
+          `switch of camera ${camera} to ${recipe} overtaken by a switch to ${wanted}`,
+          {
+            subject: camera,
+            fix: 'send one recipe at a time, or only the last one wanted',
+          },
+        );
+      if (p.activeRecipe === recipe) return recipe;
+      const model = await this.d.recipes.acquire(recipe);
+      const old = p.activeRecipe;
+      await p.swapRecipe(recipe, model);
+      await this.d.recipes.release(old);
+      this.d.log.info({ camera, from: old, to: recipe }, `camera ${camera}: recipe ${old} -> ${recipe}`);
+      return recipe;
+    });
+    this.switching.set(
+      camera,
+      run.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return run;
   }
 
   async recipes(): Promise<string[]> {
@@ -152,9 +196,9 @@ export class Line implements LineControl {
     return this.pipelines.find((x) => x.settings.cameraId === camera)?.status();
   }
 
-  /** Ready = every sink able to deliver (recipes are loaded and warmed before the line exists). */
+  /** Ready, or degraded with the reasons (recipes are loaded and warmed before the line exists). */
   readiness(): Readiness {
-    return readinessOf(this.sinkStatus());
+    return this.d.health.readiness(this.sinkStatus());
   }
 
   private sinkStatus(): SinkStatus[] {
@@ -165,14 +209,9 @@ export class Line implements LineControl {
     const sinks = this.sinkStatus();
     return {
       line: this.line,
-      readiness: readinessOf(sinks),
+      readiness: this.d.health.readiness(sinks),
       cameras: this.pipelines.map((p) => p.status()),
       sinks,
     };
   }
-}
-
-function readinessOf(sinks: SinkStatus[]): Readiness {
-  const reasons = sinks.filter((s) => !s.ready).map((s) => s.reason ?? `${s.name} not ready`);
-  return { ready: reasons.length === 0, reasons };
 }

@@ -6,6 +6,7 @@ import { CHECK_CONFIG_USAGE, checkConfigCommand } from './checkConfigCommand.js'
 import { UsageError } from './common.js';
 import { EVAL_USAGE, evalCommand } from './evalCommand.js';
 import { fitCommand, fitUsage } from './fitCommand.js';
+import { RESULTS_USAGE, resultsCommand } from './resultsCommand.js';
 import { RUN_USAGE, runCommand } from './runCommand.js';
 import { SIM_DATASET_USAGE, simDatasetCommand } from './simDatasetCommand.js';
 
@@ -21,6 +22,11 @@ const commands: Record<string, Command> = {
   run: { summary: 'run the inspection daemon', usage: () => RUN_USAGE, run: runCommand },
   fit: { summary: 'fit a recipe from good images', usage: fitUsage, run: fitCommand },
   eval: { summary: 'measure a recipe on a labelled dataset', usage: () => EVAL_USAGE, run: evalCommand },
+  results: {
+    summary: 'print verdicts from the journal (traceability; JSON or CSV)',
+    usage: () => RESULTS_USAGE,
+    run: resultsCommand,
+  },
   'sim-dataset': {
     summary: "write the sim camera's synthetic dataset (MVTec layout)",
     usage: () => SIM_DATASET_USAGE,

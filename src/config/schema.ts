@@ -1,7 +1,8 @@
 import type { DropPolicy } from '../core/boundedQueue.js';
-import { custom, int, listOf, name, oneOf, seconds, text, type Infer } from '../core/settings.js';
+import { custom, int, listOf, name, num, oneOf, seconds, text, type Infer } from '../core/settings.js';
 import { evalSettings } from '../eval/settings.js';
 import { fitSettings } from '../fit/settings.js';
+import { journalSettings } from '../journal/settings.js';
 import { sinkSettings } from '../sinks/index.js';
 import { camerasSetting, cameraSettings } from './cameras.js';
 
@@ -62,11 +63,17 @@ export const schema = {
     env: 'INSPECTD_RECIPES_DIR',
   },
   cameras: camerasSetting,
-  history: {
-    perCamera: {
-      doc: 'Verdicts kept in memory per camera for OPC UA result lookups (GetResultById, GetResultListFiltered), the HTTP API and the status page; the oldest go first.',
-      format: int(1, 1_000_000),
-      default: 1000,
+  journal: journalSettings,
+  health: {
+    windowSec: {
+      doc: 'Window over which overload and journal failures are counted for the degraded state.',
+      format: seconds(5, 3600),
+      default: 60,
+    },
+    maxDropRatio: {
+      doc: "A camera that drops more than this share of its frames over the window makes the line degraded (overload). Frames a triggered camera skips on purpose don't count.",
+      format: num(0, 1),
+      default: 0.1,
     },
   },
   ...sinkSettings,

@@ -39,7 +39,10 @@ export interface SinkStatus {
 }
 
 export interface Readiness {
+  /** True when nothing is wrong (state 'ready'). */
   ready: boolean;
+  /** 'degraded': verdicts keep flowing, but something needs attention (the reasons say what). */
+  state: 'starting' | 'ready' | 'degraded';
   reasons: string[];
 }
 
@@ -58,9 +61,10 @@ export interface LineControl {
   readonly line: string;
   /** Camera ids in configuration order. */
   readonly cameras: readonly string[];
-  setMode(camera: string, mode: InspectionMode): void;
-  /** Inspects the next frame of `camera` for `partId` (triggering the camera when it can). */
-  requestSingle(camera: string, partId?: string): Promise<Verdict>;
+  /** From the next frame on; `jobId` tags the verdicts of this mode (until the next call). */
+  setMode(camera: string, mode: InspectionMode, jobId?: string): void;
+  /** Inspects the next frame of `camera` for `partId` (triggering the camera when it can), tagged `jobId`. */
+  requestSingle(camera: string, partId?: string, jobId?: string): Promise<Verdict>;
   /** Rejects a pending single request; false when none was pending. */
   abortSingle(camera: string, reason: string): boolean;
   /** Loads and warms `recipe`, then swaps it in between two frames; resolves with the active recipe. */

@@ -60,6 +60,13 @@ export class Metrics {
     labelNames: ['sink', 'stat'],
     registers: [this.registry],
   });
+  /** One series per reason kind while degraded (overload, journal, mqtt, archive, opcua ...). */
+  private readonly degraded = new client.Gauge({
+    name: 'inspectd_degraded',
+    help: 'Reasons the line is degraded, by kind (1 each): overload, journal, or the sink that cannot deliver',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly ready = new client.Gauge({
     name: 'inspectd_ready',
     help: '1 when every recipe is loaded and every sink can deliver',
@@ -73,6 +80,8 @@ export class Metrics {
   /** Gauges that mirror the line's state (readiness, sources, queues, sinks), refreshed from one status. */
   update(s: LineStatus): void {
     this.ready.set(s.readiness.ready ? 1 : 0);
+    this.degraded.reset();
+    for (const r of s.readiness.reasons) this.degraded.set({ reason: /^[\w-]+/.exec(r)?.[0] ?? 'other' }, 1);
     this.sinkStat.reset();
     for (const sink of s.sinks) {
       this.sinkReady.set({ sink: sink.name }, sink.ready ? 1 : 0);

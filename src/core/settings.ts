@@ -35,11 +35,12 @@ export interface Setting<T> {
   show?: (v: unknown) => string;
 }
 
-/** An old name still accepted (for one release) with a warning: its value moves to `renamedTo`, converted. */
+/**
+ * An old name still accepted (for one release) with a warning: its value moves to the sibling `renamedTo`,
+ * converted; without `renamedTo` the setting is retired, its value ignored.
+ */
 export interface Renamed {
-  /** A sibling key, or with `fromRoot` a dotted path from the top of the configuration. */
-  renamedTo: string;
-  fromRoot?: boolean;
+  renamedTo?: string;
   convert?: (v: unknown) => unknown;
   /** What changed besides the name, e.g. "in seconds, not milliseconds". */
   note?: string;
@@ -64,7 +65,7 @@ export const required = <T>(): T => undefined as T;
 export const isSetting = (n: unknown): n is Setting<unknown> =>
   typeof n === 'object' && n !== null && 'format' in n && 'default' in n && 'doc' in n;
 export const isRenamed = (n: unknown): n is Renamed =>
-  typeof n === 'object' && n !== null && 'renamedTo' in n;
+  typeof n === 'object' && n !== null && 'renamedTo' in n && 'note' in n;
 
 // ---------------------------------------------------------------- checks
 
@@ -186,12 +187,14 @@ export const kinds = (table: Record<string, Group>): Check<KindValue> => ({
   kinds: table,
 });
 
-export const renamed = (
-  renamedTo: string,
-  convert?: (v: unknown) => unknown,
-  note?: string,
-  fromRoot = false,
-): Renamed => ({ renamedTo, convert, note, fromRoot });
+export const renamed = (renamedTo: string, convert?: (v: unknown) => unknown, note?: string): Renamed => ({
+  renamedTo,
+  convert,
+  note,
+});
+
+/** A setting no longer used: accepted (ignored) with a warning that says why, for one release. */
+export const retired = (note: string): Renamed => ({ renamedTo: undefined, note });
 
 /** For `renamed`: an old millisecond setting whose new name is in seconds. */
 export const msToSec = (v: unknown): unknown => (typeof v === 'number' ? v / 1000 : v);
@@ -390,15 +393,19 @@ export function migrateSettings(
   path: string,
   warnings: string[],
   problems: SettingProblem[],
-  root: unknown = value,
 ): void {
   if (!isObject(value)) return;
   const at = (k: string): string => (path ? `${path}.${k}` : k);
   for (const [k, node] of Object.entries(group)) {
     if (isRenamed(node)) {
       if (!(k in value)) continue;
-      const { target, key, to } = renameTarget(node, value, root, at);
-      if (key in target) {
+      if (node.renamedTo === undefined) {
+        delete value[k];
+        warnings.push(`${at(k)} is no longer used (${node.note}); remove it before the next release`);
+        continue;
+      }
+      const to = at(node.renamedTo);
+      if (node.renamedTo in value) {
         problems.push({
           path: at(k),
           given: show(value[k], true),
@@ -407,7 +414,7 @@ export function migrateSettings(
         });
         continue;
       }
-      target[key] = node.convert ? node.convert(value[k]) : value[k];
+      value[node.renamedTo] = node.convert ? node.convert(value[k]) : value[k];
       delete value[k];
       warnings.push(
         `${at(k)} is renamed ${to}${node.note ? ` (${node.note})` : ''}; the old name is accepted until the next release`,
@@ -416,30 +423,11 @@ export function migrateSettings(
       const c = node.format;
       const v = value[k];
       if (c.items && Array.isArray(v))
-        v.forEach((item, i) =>
-          migrateSettings(c.items!.group, item, `${at(k)}[${i}]`, warnings, problems, root),
-        );
+        v.forEach((item, i) => migrateSettings(c.items!.group, item, `${at(k)}[${i}]`, warnings, problems));
       else if (c.kinds && isObject(v) && typeof v.type === 'string' && Object.hasOwn(c.kinds, v.type))
-        migrateSettings(c.kinds[v.type], v, at(k), warnings, problems, root);
-    } else migrateSettings(node as Group, value[k], at(k), warnings, problems, root);
+        migrateSettings(c.kinds[v.type], v, at(k), warnings, problems);
+    } else migrateSettings(node as Group, value[k], at(k), warnings, problems);
   }
-}
-
-/** The object and key a renamed setting's value moves to (groups on the way created). */
-function renameTarget(
-  node: Renamed,
-  value: Record<string, unknown>,
-  root: unknown,
-  at: (k: string) => string,
-): { target: Record<string, unknown>; key: string; to: string } {
-  if (!node.fromRoot) return { target: value, key: node.renamedTo, to: at(node.renamedTo) };
-  const parts = node.renamedTo.split('.');
-  let target = root as Record<string, unknown>;
-  for (const p of parts.slice(0, -1)) {
-    if (!isObject(target[p])) target[p] = {};
-    target = target[p] as Record<string, unknown>;
-  }
-  return { target, key: parts.at(-1)!, to: node.renamedTo };
 }
 
 // ---------------------------------------------------------------- reference
@@ -482,7 +470,7 @@ export function renamedRows(group: Group, prefix = ''): { from: string; to: stri
     if (isRenamed(node))
       rows.push({
         from: key,
-        to: node.fromRoot ? node.renamedTo : `${prefix}${node.renamedTo}`,
+        to: node.renamedTo === undefined ? '(no longer used)' : `${prefix}${node.renamedTo}`,
         note: node.note,
       });
     else if (isSetting(node)) {

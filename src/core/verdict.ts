@@ -26,6 +26,8 @@ export interface Verdict {
   recipe: string;
   modelVersion: string;
   partId?: string;
+  /** The job it belongs to (OPC 40100: a StartContinuous or StartSingleJob), when one was started. */
+  jobId?: string;
   seq: number;
   ok: boolean;
   score: number;

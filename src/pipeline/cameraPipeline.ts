@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { InspectdError, isInspectdError, messageOf } from '../core/errors.js';
 import { BoundedQueue, type DropPolicy } from '../core/boundedQueue.js';
@@ -39,6 +40,7 @@ interface Queued {
 /** A pending single inspection: the first frame queued after `after` answers it. */
 interface Armed {
   partId?: string;
+  jobId?: string;
   after: number;
   resolve(v: Verdict): void;
   reject(e: Error): void;
@@ -67,7 +69,11 @@ export class CameraPipeline {
   };
   private readonly throttle: Throttle;
   private modeNow: InspectionMode = 'continuous';
+  /** The job verdicts of the current mode belong to (an OPC UA StartContinuous), if any. */
+  private job?: string;
   private armed?: Armed;
+  /** The inspection in progress (settled when it ends, whatever its outcome). */
+  private current?: Promise<void>;
   private recipe: RecipeModel;
   private recipeName: string;
   private readonly metrics: Metrics;
@@ -123,7 +129,8 @@ export class CameraPipeline {
   }
 
   /** Changes what the inspect loop does from the next frame on; `stopped` also aborts a pending request. */
-  setMode(mode: InspectionMode): void {
+  setMode(mode: InspectionMode, jobId?: string): void {
+    this.job = jobId;
     if (mode === this.modeNow) return;
     this.log.info({ from: this.modeNow, to: mode }, `camera ${this.settings.cameraId}: mode ${mode}`);
     this.modeNow = mode;
@@ -136,7 +143,7 @@ export class CameraPipeline {
    * it can acquire on request (a GigE camera in software-trigger mode). Rejects when another request is
    * pending, the camera is stopped, the request is aborted, or that frame cannot be inspected.
    */
-  requestSingle(partId?: string): Promise<Verdict> {
+  requestSingle(partId?: string, jobId?: string): Promise<Verdict> {
     const cam = this.settings.cameraId;
     if (this.stopping || this.modeNow === 'stopped')
       return Promise.reject(
@@ -153,7 +160,7 @@ export class CameraPipeline {
         }),
       );
     return new Promise<Verdict>((resolve, reject) => {
-      const armed: Armed = { partId, after: performance.now(), resolve, reject };
+      const armed: Armed = { partId, jobId, after: performance.now(), resolve, reject };
       this.armed = armed;
       // A trigger that fails (a free-running camera refuses one; a disconnected one cannot) leaves the request
       // armed: the next frame the camera delivers still answers it, and abortSingle ends the wait.
@@ -179,12 +186,17 @@ export class CameraPipeline {
   }
 
   /** Swaps the recipe between two frames; the caller loads (and warms) the new one first. */
-  swapRecipe(name: string, model: RecipeModel): RecipeModel {
+  /**
+   * Swaps the recipe between two frames: the next frame uses `model`. Resolves with the old model once no frame
+   * uses it any more (the one being inspected finishes on it), so the caller may release it then.
+   */
+  async swapRecipe(name: string, model: RecipeModel): Promise<RecipeModel> {
     const old = this.recipe;
     this.recipe = model;
     this.recipeName = name;
     this.metrics.modelInfo.remove(this.modelInfoLabels);
     this.publishModelInfo();
+    await this.current;
     return old;
   }
 
@@ -210,6 +222,9 @@ export class CameraPipeline {
         this.metrics.frames.inc({ camera: cam });
         await this.queue.push({ frame, enqueuedAt: performance.now() });
         this.metrics.queueDepth.set({ camera: cam }, this.queue.depth);
+        // A source with a frame always ready (the sim or a replay at full speed) would otherwise keep this
+        // loop in promise callbacks, and timers, sockets and signals would never run.
+        await yieldToEventLoop();
       }
     } catch (e) {
       this.log.error({ err: messageOf(e) }, `camera ${cam}: source stopped with an error: ${messageOf(e)}`);
@@ -231,8 +246,14 @@ export class CameraPipeline {
         continue;
       }
       if (armed) this.armed = undefined;
+      const run = this.inspectOne(q, armed);
+      // What a recipe swap waits for before the old model may be closed (settled either way).
+      this.current = run.then(
+        () => undefined,
+        () => undefined,
+      );
       try {
-        const verdict = await this.inspectOne(q, armed?.partId);
+        const verdict = await run;
         if (armed) {
           if (verdict) armed.resolve(verdict);
           else armed.reject(new InspectdError(`frame ${q.frame.seq} could not be decoded`));
@@ -252,7 +273,7 @@ export class CameraPipeline {
   }
 
   /** Inspects one frame and publishes its verdict; undefined when the frame cannot be decoded. */
-  private async inspectOne({ frame, enqueuedAt }: Queued, partId?: string): Promise<Verdict | undefined> {
+  private async inspectOne({ frame, enqueuedAt }: Queued, armed?: Armed): Promise<Verdict | undefined> {
     const cam = this.settings.cameraId;
     const t0 = performance.now();
     const recipe = this.recipe;
@@ -285,7 +306,8 @@ export class CameraPipeline {
       cameraId: cam,
       recipe: this.recipeName,
       modelVersion: m.model.sha256.slice(0, 12),
-      partId: partId ?? frame.partId,
+      partId: armed?.partId ?? frame.partId,
+      jobId: armed?.jobId ?? this.job,
       seq: frame.seq,
       ok: d.ok,
       score: scores[0],

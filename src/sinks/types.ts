@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { History } from '../core/history.js';
+import type { Journal } from '../core/history.js';
 import type { LineControl } from '../core/line.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Group, Infer } from '../core/settings.js';
@@ -21,8 +21,10 @@ export interface SinkHealth {
 export interface Sink {
   readonly name: string;
   start(): Promise<void>;
-  publish(verdict: Verdict, artifacts: VerdictArtifacts): void;
-  stop(): Promise<void>;
+  /** `seq`: the verdict's place in the journal; undefined when the journal could not store it. */
+  publish(verdict: Verdict, artifacts: VerdictArtifacts, seq: number | undefined): void;
+  /** Flushes what it holds, until `deadline` (epoch ms) at the latest. */
+  stop(deadline?: number): Promise<void>;
   /** Reported by /readyz, the status page and inspectd_sink_ready. */
   health(): SinkHealth;
   /** Counters and levels, exported as inspectd_sink_stat{sink,stat} and in /api/status. */
@@ -37,8 +39,8 @@ export interface SinkContext<S> {
   cameras: readonly string[];
   /** The only way back to the pipelines: modes, single inspections, recipe switches, status. */
   control: LineControl;
-  /** The line's verdicts, for lookups and listings. */
-  history: History;
+  /** The line's verdicts, committed before any sink sees them: lookups, listings, cursors. */
+  journal: Journal;
   metrics: Metrics;
   log: Logger;
 }

@@ -107,16 +107,16 @@ describe('configuration', () => {
   it('renamed settings: the old name is accepted with a warning, converted to the new unit; both at once is a problem', async () => {
     const f = write({
       opcua: { minPublishingIntervalMs: 200, client: { reconnectMaxDelaySec: 30 }, maxResults: 77 },
-      cameras: [{ id: 'c', recipe: 'r', source: { type: 'folder', dir: '/x', settleMs: 250 } }],
+      recipesDir: path.join(ROOT, 'models'),
+      cameras: [{ id: 'c', recipe: 'demo', source: { type: 'folder', dir: '/x', settleMs: 250 } }],
     });
     const { config, warnings } = readConfig(f, {});
     expect(config.opcua.minPublishingIntervalSec).toBe(0.2);
     expect(config.opcua.client.reconnectMaxSec).toBe(30);
-    expect(config.history.perCamera).toBe(77);
     expect(config.cameras[0].source.options).toMatchObject({ settleSec: 0.25 });
     expect(warnings).toEqual([
       'cameras[0].source.settleMs is renamed cameras[0].source.settleSec (in seconds, not milliseconds); the old name is accepted until the next release',
-      'opcua.maxResults is renamed history.perCamera (results are kept once for every reader); the old name is accepted until the next release',
+      'opcua.maxResults is no longer used (results are looked up in the journal; journal.* sets how long they are kept); remove it before the next release',
       'opcua.minPublishingIntervalMs is renamed opcua.minPublishingIntervalSec (in seconds, not milliseconds); the old name is accepted until the next release',
       'opcua.client.reconnectMaxDelaySec is renamed opcua.client.reconnectMaxSec; the old name is accepted until the next release',
     ]);

@@ -14,6 +14,7 @@ import {
   parseText,
   referenceRows,
   renamed,
+  retired,
   seconds,
   validateSettings,
   type Group,
@@ -112,12 +113,12 @@ describe('settings declarations', () => {
     ]);
   });
 
-  it('renamed settings move to the new name (converted), also from the root and inside list items', () => {
+  it('renamed settings move to the new name (converted), also inside list items; retired ones are dropped', () => {
     const g = {
       a: {
         waitSec: { doc: 'w', format: seconds(0, 10), default: 1 },
         waitMs: renamed('waitSec', msToSec, 'in seconds'),
-        keep: renamed('b.keep', undefined, undefined, true),
+        gone: retired('nothing reads it'),
       },
       b: { keep: { doc: 'k', format: int(0), default: 0 } },
       list: {
@@ -126,14 +127,14 @@ describe('settings declarations', () => {
         default: [],
       },
     };
-    const raw = { a: { waitMs: 2500, keep: 7 }, list: [{ m: 3 }] };
+    const raw = { a: { waitMs: 2500, gone: 7 }, list: [{ m: 3 }] };
     const warnings: string[] = [];
     const problems: SettingProblem[] = [];
     migrateSettings(g, raw, '', warnings, problems);
-    expect(raw).toEqual({ a: { waitSec: 2.5 }, b: { keep: 7 }, list: [{ n: 3 }] });
+    expect(raw).toEqual({ a: { waitSec: 2.5 }, list: [{ n: 3 }] });
     expect(warnings).toEqual([
       'a.waitMs is renamed a.waitSec (in seconds); the old name is accepted until the next release',
-      'a.keep is renamed b.keep; the old name is accepted until the next release',
+      'a.gone is no longer used (nothing reads it); remove it before the next release',
       'list[0].m is renamed list[0].n; the old name is accepted until the next release',
     ]);
     expect(problems).toEqual([]);

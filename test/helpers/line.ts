@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
+import { HealthMonitor } from '../../src/app/health.js';
 import { Line } from '../../src/app/line.js';
 import { RecipeCache } from '../../src/app/recipes.js';
 import { loadConfig } from '../../src/config/load.js';
-import { MemoryHistory } from '../../src/core/history.js';
+import { SqliteJournal } from '../../src/journal/journal.js';
 import { Metrics } from '../../src/core/metrics.js';
 import type { Verdict, VerdictArtifacts } from '../../src/core/verdict.js';
 import type { SinkContext } from '../../src/sinks/types.js';
@@ -29,6 +30,8 @@ export function demoConfig(
       line: 'L1',
       recipesDir: path.join(ROOT, 'models'),
       inference: { providers: ['cpu'], threads: 1 },
+      // Tests write only to temporary folders.
+      journal: { path: path.join(dir, 'journal.sqlite') },
       cameras: [
         {
           id: 'cam1',
@@ -51,13 +54,14 @@ export async function testLine() {
   const config = loadConfig(demoConfig(), {});
   const recipes = new RecipeCache(config.recipesDir, { providers: ['cpu'], threads: 1 }, quietLog);
   const models = await Promise.all(config.cameras.map((c) => recipes.acquire(c.recipe)));
-  const history = new MemoryHistory(config.history.perCamera);
+  const journal = SqliteJournal.open(config.journal, quietLog);
   const metrics = new Metrics();
-  const line = new Line({ config, recipes, models, history, metrics, log: quietLog });
+  const health = new HealthMonitor(config.health, quietLog);
+  const line = new Line({ config, recipes, models, journal, health, metrics, log: quietLog });
   return {
     config,
     line,
-    history,
+    journal,
     metrics,
     /** The context a sink kind's factory gets, with these settings. */
     context: <S>(settings: S): SinkContext<S> => ({
@@ -65,13 +69,14 @@ export async function testLine() {
       line: config.line,
       cameras: line.cameras,
       control: line,
-      history,
+      journal,
       metrics,
       log: quietLog,
     }),
     close: async () => {
       await line.stop(Date.now() + 2000);
       await recipes.closeAll();
+      journal.close();
     },
   };
 }

@@ -33,20 +33,29 @@ export async function waitFor<T>(
   }
 }
 
-/** A real mosquitto broker (Debian's package) on a loopback port. */
+/**
+ * A real mosquitto broker (Debian's package) on a loopback port. With `persistence`, a folder where it keeps
+ * sessions and queued messages across its own restarts (as a plant broker does).
+ */
 export async function startMosquitto(
   port: number,
+  persistence?: string,
 ): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
   const dir = tempDir('mosquitto');
   const conf = path.join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const keep = persistence
+    ? `persistence true\npersistence_location ${persistence}/\nautosave_interval 1\nmax_queued_messages 0\n`
+    : 'persistence false\n';
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n${keep}`);
   const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  // Its own log line says it listens: a second broker failing on a taken port must not look started.
   await waitFor(
     () =>
       new Promise<boolean>((resolve) => {
         if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${err}`);
+        if (!/mosquitto version \S+ running/.test(err)) return resolve(false);
         const s = net.connect(port, '127.0.0.1', () => {
           s.destroy();
           resolve(true);
@@ -81,6 +90,11 @@ export async function subscriber(
   return { client, messages };
 }
 
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 /** The daemon as a child process, its JSON log lines collected. */
 export function startDaemon(
   configFile: string,
@@ -91,9 +105,18 @@ export function startDaemon(
   exited: Promise<number | null>;
 } {
   const proc = spawn(process.execPath, [path.resolve('dist/cli/main.js'), 'run', '--config', configFile], {
-    env: { ...process.env, INSPECTD_LOG_PRETTY: 'never', ...env },
+    // Tests write only to temporary folders: a journal of its own unless the test names one.
+    env: {
+      ...process.env,
+      INSPECTD_LOG_PRETTY: 'never',
+      INSPECTD_JOURNAL: path.join(tempDir('journal'), 'journal.sqlite'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test that times out never reaches its finally: the daemon must not outlive the test worker.
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -176,9 +176,8 @@ describe.each(Object.keys(sinkKinds) as SinkName[])('sink contract: %s', (name) 
       const before = sink.stats()[f.counter];
       const delivered = await f.watch(sink);
       const v = testVerdict(false);
-      // As the line does it: the history first, then every sink.
-      t.history.append(v);
-      sink.publish(v, testArtifacts);
+      // As the line does it: the journal first, then every sink.
+      sink.publish(v, testArtifacts, t.journal.append(v));
       await delivered(v);
       await waitFor(() => sink.stats()[f.counter] === before + 1, `${name} stats().${f.counter} + 1`);
       for (const x of Object.values(sink.stats())) expect(Number.isFinite(x)).toBe(true);
@@ -208,7 +207,8 @@ describe.each(Object.keys(sinkKinds) as SinkName[])('sink contract: %s', (name) 
         expect(h.ready).toBe(false);
         expect(h.reason).toMatch(new RegExp(name));
         // Verdicts offered meanwhile are held or counted, never thrown back at the pipeline.
-        expect(() => sink.publish(testVerdict(true), testArtifacts)).not.toThrow();
+        const v = testVerdict(true);
+        expect(() => sink.publish(v, testArtifacts, t.journal.append(v))).not.toThrow();
       }
     } finally {
       await sink.stop();

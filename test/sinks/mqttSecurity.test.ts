@@ -86,7 +86,7 @@ const settings = (url: string, extra: Partial<MqttSettings> = {}): MqttSettings 
   passwordFile: '',
   tls: { ca: '', cert: '', key: '', rejectUnauthorized: true },
   statsIntervalSec: 0,
-  maxQueued: 100,
+  maxInflight: 100,
   embedded: { host: '127.0.0.1', port: 0 },
   ...extra,
 });

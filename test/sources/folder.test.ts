@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rename, rm, unlink, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -52,6 +52,7 @@ function source(
       processExisting: false,
       settleSec: 0.15,
       pollSec: 0.1,
+      followLinksOutside: false,
       ...opts,
     },
   });
@@ -293,6 +294,27 @@ describe('FolderSource replay mode', () => {
     expect(c.frames.map((f) => f.seq)).toEqual([1, 2, 3]);
     expect(c.frames[1].data.equals(bytes('b.jpg'))).toBe(true);
     expect(src.state).toBe('idle');
+  });
+
+  it('refuses a link to a file outside the folder (warned, counted) unless followLinksOutside; links inside are read', async () => {
+    const outside = await tempDir();
+    await writeFile(path.join(outside, 'secret.png'), bytes('secret'));
+    const dir = await folderWith(['a.png']);
+    await symlink(path.join(outside, 'secret.png'), path.join(dir, 'b-link-out.png'));
+    await symlink(path.join(dir, 'a.png'), path.join(dir, 'c-link-in.png'));
+    const { log, lines } = testLogger();
+    const src = source({ dir, mode: 'replay', loop: false }, log);
+    const c = collect(src);
+    await within(c.done, 'the replay to end');
+    expect(c.names()).toEqual(['a.png', 'c-link-in.png']);
+    expect(src.stats()).toMatchObject({ refusedLinks: 1 });
+    expect(
+      lines.some((l) => l.level === 40 && /b-link-out\.png is a link to a file outside/.test(l.msg)),
+    ).toBe(true);
+    const allowed = collect(source({ dir, mode: 'replay', loop: false, followLinksOutside: true }));
+    await within(allowed.done, 'the replay to end');
+    expect(allowed.names()).toEqual(['a.png', 'b-link-out.png', 'c-link-in.png']);
+    expect(allowed.frames[1].data.equals(bytes('secret'))).toBe(true);
   });
 
   it('loops when loop is true', async () => {

@@ -25,9 +25,9 @@ function directives(text: string): Map<string, string[]> {
   return map;
 }
 
-/** The unit as-is except ExecStart's program, which `verify` requires to exist: this node. */
+/** The unit as-is except the programs of ExecStart(Pre), which `verify` requires to exist: this node. */
 async function verifiableCopy(unitText: string, dir: string): Promise<string> {
-  const text = unitText.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`);
+  const text = unitText.replace(/^(ExecStart(?:Pre)?)=\S+/gm, `$1=${process.execPath}`);
   const file = path.join(dir, 'inspectd.service');
   await writeFile(file, text);
   return file;
@@ -61,6 +61,11 @@ describe('systemd/inspectd.service', () => {
     expect(one('ExecStart')).toBe(
       '/usr/bin/node /opt/inspectd/dist/cli/main.js run --config /etc/inspectd/config.json',
     );
+    // A configuration or recipe that cannot run stops the start with every problem listed.
+    expect(one('ExecStartPre')).toBe(
+      '/usr/bin/node /opt/inspectd/dist/cli/main.js check-config /etc/inspectd/config.json',
+    );
+    expect(d.get('Environment')).toContain('INSPECTD_JOURNAL=%S/inspectd/journal.sqlite');
     expect(d.get('Environment')).toContain('NODE_ENV=production');
   });
 
@@ -168,6 +173,9 @@ describe('scripts/install.sh into a DESTDIR', () => {
     const d = directives(text);
     expect(d.get('ExecStart')?.[0]).toMatch(
       new RegExp(`^/\\S*node ${prefix}/dist/cli/main\\.js run --config /etc/inspectd/config\\.json$`),
+    );
+    expect(d.get('ExecStartPre')?.[0]).toMatch(
+      new RegExp(`^/\\S*node ${prefix}/dist/cli/main\\.js check-config /etc/inspectd/config\\.json$`),
     );
     expect(d.get('WorkingDirectory')).toEqual([prefix]);
     expect(text).not.toMatch(/^[^#].*\/opt\/inspectd\//m);

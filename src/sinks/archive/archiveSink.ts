@@ -1,7 +1,9 @@
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
+import { Tally } from '../../core/eventWindow.js';
 import { overlayHeatmap } from '../../core/heatmap.js';
 import { InspectdError, messageOf } from '../../core/errors.js';
 import type { Infer } from '../../core/settings.js';
@@ -18,6 +20,22 @@ interface Entry {
 }
 
 const SUFFIXES = ['.png', '.heatmap.png', '.json'];
+/** Write failures within this window make the archive report itself degraded. */
+const FAILURE_WINDOW_SEC = 60;
+
+const isNoSpace = (e: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+async function writeAll(base: string, files: [string, Buffer][]): Promise<void> {
+  await mkdir(path.dirname(base), { recursive: true });
+  for (const [suffix, data] of files) await writeFile(`${base}${suffix}`, data);
+}
+
+/** Removes a frame's files, and its day folder once that is empty. */
+async function removeFrame(base: string): Promise<void> {
+  await Promise.all(SUFFIXES.map((x) => rm(`${base}${x}`, { force: true })));
+  await rmdir(path.dirname(base)).catch(() => undefined);
+}
 const MAX_PENDING = 16;
 
 /**
@@ -35,6 +53,8 @@ export class ArchiveSink implements Sink {
   private written = 0;
   private skipped = 0;
   private failed = 0;
+  private readonly failures = new Tally(FAILURE_WINDOW_SEC);
+  private lastError = '';
   private readonly throttle: Throttle;
   private readonly s: ArchiveSettings;
   private readonly log: Logger;
@@ -62,9 +82,15 @@ export class ArchiveSink implements Sink {
     );
   }
 
-  /** Always ready: a disk problem loses pictures, never verdicts (counted in stats, said in the log). */
+  /** A disk problem loses pictures, never verdicts: degraded while writes fail, with how many and why. */
   health(): SinkHealth {
-    return { ready: true };
+    const n = this.failures.sum(Date.now());
+    return n === 0
+      ? { ready: true }
+      : {
+          ready: false,
+          reason: `archive: ${n} frames not archived in the last ${FAILURE_WINDOW_SEC} s (${this.lastError}); verdicts are not affected`,
+        };
   }
 
   stats(): Record<string, number> {
@@ -94,6 +120,8 @@ export class ArchiveSink implements Sink {
       .then(() => this.write(v, a))
       .catch((e: unknown) => {
         this.failed++;
+        this.failures.add(Date.now());
+        this.lastError = messageOf(e);
         this.throttle.warn(
           'write',
           { resultId: v.resultId, err: messageOf(e), failed: this.failed },
@@ -107,7 +135,6 @@ export class ArchiveSink implements Sink {
     const when = new Date(v.decidedAt);
     const day = when.toISOString().slice(0, 10);
     const dir = path.join(this.s.dir, v.cameraId, day);
-    await mkdir(dir, { recursive: true });
     const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
     const { width, height } = a.image;
     const raw = { raw: { width, height, channels: 3 as const } };
@@ -117,9 +144,27 @@ export class ArchiveSink implements Sink {
       .png({ compressionLevel: 2 })
       .toBuffer();
     const json = Buffer.from(JSON.stringify(v, null, 2));
-    await writeFile(`${base}.png`, image);
-    await writeFile(`${base}.heatmap.png`, heat);
-    await writeFile(`${base}.json`, json);
+    const files: [string, Buffer][] = [
+      ['.png', image],
+      ['.heatmap.png', heat],
+      // Last: a frame whose .json is there is complete (an index at start removes the rest).
+      ['.json', json],
+    ];
+    try {
+      await writeAll(base, files);
+    } catch (e) {
+      await removeFrame(base);
+      if (!isNoSpace(e) || !this.entries.length) throw e;
+      // A full disk keeps the newest frames: make room from the oldest, then try once more.
+      const need = image.length + heat.length + json.length;
+      let freed = 0;
+      while (this.entries.length && (freed < 4 * need || freed < this.bytes * 0.02))
+        freed += await this.dropOldest();
+      await writeAll(base, files).catch(async (again: unknown) => {
+        await removeFrame(base);
+        throw again;
+      });
+    }
     this.entries.push({ base, bytes: image.length + heat.length + json.length });
     this.bytes += image.length + heat.length + json.length;
     this.written++;
@@ -128,11 +173,16 @@ export class ArchiveSink implements Sink {
 
   /** Drops the oldest frames until both limits hold. */
   private async enforce(): Promise<void> {
-    while (this.entries.length && (this.entries.length > this.s.maxFiles || this.bytes > this.s.maxBytes)) {
-      const old = this.entries.shift()!;
-      this.bytes -= old.bytes;
-      await Promise.all(SUFFIXES.map((x) => rm(`${old.base}${x}`, { force: true })));
-    }
+    while (this.entries.length && (this.entries.length > this.s.maxFiles || this.bytes > this.s.maxBytes))
+      await this.dropOldest();
+  }
+
+  /** Removes the oldest frame; returns the bytes it freed. */
+  private async dropOldest(): Promise<number> {
+    const old = this.entries.shift()!;
+    this.bytes -= old.bytes;
+    await removeFrame(old.base);
+    return old.bytes;
   }
 
   /** Finds what earlier runs archived, oldest first (names sort by day, then time). */
@@ -147,10 +197,16 @@ export class ArchiveSink implements Sink {
           let bytes = 0;
           for (const x of SUFFIXES) bytes += (await stat(`${base}${x}`).catch(() => ({ size: 0 }))).size;
           found.push({ base, bytes });
+        } else if (!existsSync(`${p.replace(/(\.heatmap)?\.png$/, '')}.json`)) {
+          // A frame cut short (a crash or a full disk while writing): nothing refers to it.
+          await rm(p, { force: true });
+          removed++;
         }
       }
     };
+    let removed = 0;
     await walk(this.s.dir);
+    if (removed) this.log.info({ removed }, `archive: ${removed} files of frames cut short removed`);
     const key = (e: Entry): string => `${path.basename(path.dirname(e.base))}/${path.basename(e.base)}`;
     found.sort((a, b) => (key(a) < key(b) ? -1 : 1));
     this.entries.push(...found);

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { messageOf } from '../../core/errors.js';
 import { overlayHeatmap } from '../../core/heatmap.js';
 import { boundPort, listen } from '../../core/listen.js';
+import { parseResultsQuery, resultsCsv } from '../../core/resultsQuery.js';
 import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
@@ -85,13 +86,18 @@ export class HttpSink implements Sink {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
+    // Everything here is read-only (Node leaves the body out of HEAD answers itself).
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return send(405, 'text/plain', `${req.method} not allowed: GET or HEAD\n`);
+    }
     if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (url.pathname === '/readyz') {
       const r = this.ctx.control.status().readiness;
       return send(
         r.ready ? 200 : 503,
         'text/plain',
-        r.ready ? 'ready\n' : `not ready: ${r.reasons.join('; ')}\n`,
+        r.ready ? 'ready\n' : `${r.state}: ${r.reasons.join('; ')}\n`,
       );
     }
     if (url.pathname === '/metrics') {
@@ -99,6 +105,7 @@ export class HttpSink implements Sink {
       return send(200, this.ctx.metrics.registry.contentType, await this.ctx.metrics.registry.metrics());
     }
     if (url.pathname === '/api/status') return send(200, 'application/json', JSON.stringify(this.status()));
+    if (url.pathname === '/api/results') return this.results(url, send);
     if (url.pathname === '/') return send(200, 'text/html; charset=utf-8', renderStatusPage(this.status()));
     const m = /^\/cameras\/([^/]+)\/(latest|latest-ng)(-heatmap)?\.png$/.exec(url.pathname);
     if (m) {
@@ -110,6 +117,16 @@ export class HttpSink implements Sink {
     send(404, 'text/plain', 'not found\n');
   }
 
+  /** The traceability query: verdicts from the journal, newest first, as JSON (or CSV with format=csv). */
+  private results(url: URL, send: (code: number, type: string, body: string) => void): void {
+    const params = Object.fromEntries(url.searchParams);
+    const q = parseResultsQuery(params);
+    if ('problems' in q) return send(400, 'text/plain', `${q.problems.join('\n')}\n`);
+    const { verdicts, total } = this.ctx.journal.query(q.filter, q.offset, q.limit);
+    if (params.format === 'csv') return send(200, 'text/csv; charset=utf-8', resultsCsv(verdicts));
+    send(200, 'application/json', JSON.stringify({ total, offset: q.offset, limit: q.limit, verdicts }));
+  }
+
   /** The line's status with each camera's recent verdicts and latest NG. */
   private status() {
     const s = this.ctx.control.status();
@@ -117,7 +134,7 @@ export class HttpSink implements Sink {
       ...s,
       cameras: s.cameras.map((c) => ({
         ...c,
-        recent: this.ctx.history.query({ camera: c.id }, 0, RECENT).verdicts,
+        recent: this.ctx.journal.query({ camera: c.id }, 0, RECENT).verdicts,
         lastNg: this.latest.get(c.id)?.lastNg?.verdict.resultId,
       })),
     };

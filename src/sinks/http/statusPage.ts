@@ -27,6 +27,6 @@ ${c.lastNg ? `<figure><img src="/cameras/${id}/latest-ng.png?r=${esc(c.lastNg)}"
 <style>body{font-family:sans-serif;margin:1em;background:#f6f6f6}section{background:#fff;padding:1em;margin-bottom:1em;border-radius:6px}
 .imgs{display:flex;gap:16px;flex-wrap:wrap}figure{margin:0}figcaption{color:#666;font-size:90%}img{width:200px;height:200px;image-rendering:pixelated;margin-right:8px;border:1px solid #ccc}table{border-collapse:collapse;font-size:90%}
 td,th{padding:2px 8px;text-align:right}tr.ng td{background:#fdd}tr.ok td{background:#efe}small{color:#666;font-weight:normal}.state{font-weight:bold}</style></head>
-<body><h1>inspectd <span class="state" style="color:${readiness.ready ? 'green' : '#c00'}">${readiness.ready ? 'ready' : `not ready: ${esc(readiness.reasons.join('; '))}`}</span></h1>
+<body><h1>inspectd <span class="state" style="color:${readiness.ready ? 'green' : '#c00'}">${readiness.ready ? 'ready' : `${readiness.state}: ${esc(readiness.reasons.join('; '))}`}</span></h1>
 ${cards || '<p>no cameras configured</p>'}</body></html>`;
 }

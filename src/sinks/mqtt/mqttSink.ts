@@ -6,6 +6,7 @@ import type { Verdict } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import { Throttle } from '../../log/logger.js';
 import { EmbeddedBroker } from './embeddedBroker.js';
+import { Outbox } from './outbox.js';
 import type { mqttSettings } from './settings.js';
 import { parseRecipeSet, topics, verdictPayload, type RecipeStatePayload } from './topics.js';
 
@@ -35,10 +36,9 @@ export class MqttSink implements Sink {
   private statsTimer?: NodeJS.Timeout;
   private readonly t: ReturnType<typeof topics>;
   private readonly s: MqttSettings;
-  private inFlight = 0;
-  private published = 0;
-  private dropped = 0;
-  private failed = 0;
+  private outbox?: Outbox;
+  /** Verdicts the journal could not store, published straight away (once; they have no cursor). */
+  private unjournaled = 0;
   private readonly throttle: Throttle;
 
   constructor(private readonly ctx: SinkContext<MqttSettings>) {
@@ -86,23 +86,36 @@ export class MqttSink implements Sink {
     const safeUrl = this.url.replace(/\/\/[^@/]*@/, '//***@');
     const client = mqtt.connect(this.url, this.options());
     this.client = client;
+    this.outbox = new Outbox(
+      this.ctx.journal,
+      'mqtt',
+      this.s.maxInflight,
+      (e, done) => this.send(e.verdict, done),
+      () => client.connected,
+      this.ctx.log,
+    );
     client.on('connect', () => {
-      this.ctx.log.info({ url: safeUrl }, `connected to MQTT broker ${safeUrl}`);
+      const held = this.outbox!.held;
+      this.ctx.log.info(
+        { url: safeUrl, held },
+        `connected to MQTT broker ${safeUrl}${held ? `; ${held} held verdicts go out first` : ''}`,
+      );
       client.publish(this.t.availability, 'online', { qos: 1, retain: true });
       client.subscribe(this.t.recipeSetWildcard, { qos: 1 });
       for (const cam of this.ctx.control.cameras) this.publishRecipeState(cam, { status: 'ok' });
+      this.outbox!.pump();
     });
     client.on('reconnect', () => this.ctx.log.debug({ url: safeUrl }, 'reconnecting to MQTT broker'));
     client.on('offline', () =>
       this.ctx.log.warn(
         { url: safeUrl },
-        `MQTT broker ${safeUrl} unreachable; verdicts are held and sent when it is back`,
+        `MQTT broker ${safeUrl} unreachable; verdicts wait in the journal and go out when it is back`,
       ),
     );
     client.on('error', (e) =>
       this.ctx.log.warn({ url: safeUrl, err: messageOf(e) }, `MQTT: ${messageOf(e)}`),
     );
-    client.on('message', (topic, payload) => void this.onMessage(topic, payload.toString('utf8')));
+    client.on('message', (topic, payload) => void this.onMessage(topic, payload));
     if (this.s.statsIntervalSec > 0) {
       this.statsTimer = setInterval(() => {
         if (client.connected)
@@ -121,40 +134,43 @@ export class MqttSink implements Sink {
   }
 
   stats(): Record<string, number> {
-    return { published: this.published, held: this.inFlight, dropped: this.dropped, failed: this.failed };
+    const o = this.outbox;
+    return {
+      published: o?.published ?? 0,
+      held: o?.held ?? 0,
+      failed: o?.failed ?? 0,
+      dropped: o?.dropped ?? 0,
+      unjournaled: this.unjournaled,
+    };
   }
 
-  publish(v: Verdict): void {
+  /** Journaled verdicts go out from the journal, in order; one the journal could not store goes out now. */
+  publish(v: Verdict, _a: unknown, seq: number | undefined): void {
+    if (seq !== undefined) return this.outbox?.pump();
+    this.unjournaled++;
+    this.send(v, () => {});
+  }
+
+  private send(v: Verdict, done: (err?: Error) => void): void {
     const client = this.client;
-    if (!client) return;
-    if (this.inFlight >= this.s.maxQueued) {
-      this.dropped++;
-      this.throttle.warn(
-        'dropped',
-        { dropped: this.dropped, held: this.inFlight },
-        `MQTT: verdict ${v.resultId} dropped, ${this.inFlight} already held for the broker (mqtt.maxQueued); ${this.dropped} dropped so far`,
-      );
-      return;
-    }
-    this.inFlight++;
+    if (!client) return done(new Error('not started'));
     client.publish(
       this.t.verdict(v.cameraId),
       JSON.stringify(verdictPayload(v, this.ctx.line)),
       { qos: 1 },
       (err) => {
-        this.inFlight--;
-        if (err) {
-          this.failed++;
-          this.ctx.log.warn(
+        if (err)
+          this.throttle.warn(
+            'publish',
             { resultId: v.resultId, err: messageOf(err) },
-            `MQTT publish of ${v.resultId} failed: ${messageOf(err)}`,
+            `MQTT publish of ${v.resultId} not acknowledged (${messageOf(err)}); it goes again`,
           );
-        } else this.published++;
+        done(err);
       },
     );
   }
 
-  private async onMessage(topic: string, payload: string): Promise<void> {
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
     const m = new RegExp(`^${escape(this.s.prefix)}/${escape(this.ctx.line)}/([^/]+)/recipe/set$`).exec(
       topic,
     );
@@ -162,9 +178,11 @@ export class MqttSink implements Sink {
     const camera = m[1];
     const cameras = this.ctx.control.cameras;
     if (!cameras.includes(camera)) {
-      this.ctx.log.warn(
-        { topic, camera },
-        `recipe/set for unknown camera "${camera}"; cameras: ${cameras.join(', ')}`,
+      const shown = camera.slice(0, 64);
+      this.throttle.warn(
+        'unknown-camera',
+        { camera: shown },
+        `recipe/set for unknown camera "${shown}"; cameras: ${cameras.join(', ')}`,
       );
       return;
     }
@@ -190,18 +208,24 @@ export class MqttSink implements Sink {
     this.client?.publish(this.t.recipeState(camera), JSON.stringify(state), { qos: 1, retain: true });
   }
 
-  async stop(): Promise<void> {
+  /** Publishes what the journal still holds until `deadline`; what is left stays there for the next start. */
+  async stop(deadline = Date.now() + 3000): Promise<void> {
     clearInterval(this.statsTimer);
     const client = this.client;
-    if (client) await this.disconnect(client);
+    if (client) await this.disconnect(client, deadline);
     await this.broker?.stop();
   }
 
-  private async disconnect(client: MqttClient): Promise<void> {
-    // Flush held verdicts for a moment if connected, then say offline ourselves (a clean stop is no crash).
-    const deadline = Date.now() + 3000;
-    while (this.inFlight > 0 && client.connected && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+  private async disconnect(client: MqttClient, deadline: number): Promise<void> {
+    const o = this.outbox!;
+    await o.drain(deadline);
+    o.save();
+    if (o.held > 0)
+      this.ctx.log.warn(
+        { held: o.held },
+        `MQTT: ${o.held} verdicts not yet published stay in the journal; they go out first at the next start`,
+      );
+    // Say offline ourselves: a clean stop is no crash.
     if (client.connected)
       await client.publishAsync(this.t.availability, 'offline', { qos: 1, retain: true }).catch(() => {});
     await client.endAsync(!client.connected);

@@ -1,4 +1,4 @@
-import { bool, int, name, port, seconds, text } from '../../core/settings.js';
+import { bool, int, name, port, retired, seconds, text } from '../../core/settings.js';
 
 /** The `mqtt` section of the configuration. */
 export const mqttSettings = {
@@ -49,11 +49,12 @@ export const mqttSettings = {
     format: seconds(0, 86400),
     default: 30,
   },
-  maxQueued: {
-    doc: 'Verdicts held for the broker while it is unreachable; beyond this the newest are dropped and counted.',
-    format: int(0),
-    default: 10000,
+  maxInflight: {
+    doc: 'Verdicts sent to the broker and not yet acknowledged, at most; the rest wait in the journal, in order, however long the broker is away.',
+    format: int(1, 65535),
+    default: 100,
   },
+  maxQueued: retired('verdicts wait in the journal while the broker is away; journal.* bounds it'),
   embedded: {
     host: {
       doc: 'Embedded broker: listen address (localhost only by default).',

@@ -1,3 +1,4 @@
+import { NAME } from '../../core/settings.js';
 import type { Verdict } from '../../core/verdict.js';
 
 /**
@@ -68,19 +69,36 @@ export function verdictPayload(v: Verdict, line: string): VerdictPayload {
   };
 }
 
+/** Commands are small: anything larger is refused unread (and never echoed back). */
+export const MAX_COMMAND_BYTES = 1024;
+
+/** What of a bad payload a reply may quote: the start, printable. */
+const quote = (s: string): string => JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}...` : s);
+
 /** Parses a recipe/set payload: a bare recipe name or {"recipe": "...", "transaction": "..."}. */
 export function parseRecipeSet(
-  payload: string,
+  payload: Buffer,
 ): { recipe: string; transaction?: string } | { error: string } {
-  const text = payload.trim();
+  if (payload.length > MAX_COMMAND_BYTES)
+    return {
+      error: `payload of ${payload.length} bytes refused: a command is at most ${MAX_COMMAND_BYTES} bytes`,
+    };
+  const text = payload.toString('utf8').trim();
+  let recipe: unknown = text;
+  let transaction: unknown;
   if (text.startsWith('{')) {
     try {
-      const o = JSON.parse(text) as { recipe?: unknown; transaction?: unknown };
-      if (typeof o.recipe !== 'string' || !o.recipe) return { error: 'JSON payload needs a "recipe" string' };
-      return { recipe: o.recipe, transaction: typeof o.transaction === 'string' ? o.transaction : undefined };
+      ({ recipe, transaction } = JSON.parse(text) as { recipe?: unknown; transaction?: unknown });
     } catch {
-      return { error: `payload is not valid JSON: ${text.slice(0, 80)}` };
+      return { error: `payload is not valid JSON: ${quote(text)}` };
     }
+    if (typeof recipe !== 'string') return { error: 'JSON payload needs a "recipe" string' };
   }
-  return text ? { recipe: text } : { error: 'empty payload: send a recipe name' };
+  if (!recipe) return { error: 'empty payload: send a recipe name' };
+  if (!NAME.test(recipe as string))
+    return { error: `recipe name ${quote(recipe as string)} is not valid: 1-64 letters, digits, _ . -` };
+  return {
+    recipe: recipe as string,
+    transaction: typeof transaction === 'string' ? transaction.slice(0, 64) : undefined,
+  };
 }

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { AddressSpace, Namespace } from 'node-opcua';
 import type { Logger } from 'pino';
 import { InspectdError } from '../../core/errors.js';
-import type { History } from '../../core/history.js';
+import type { Journal } from '../../core/history.js';
 import type { LineControl } from '../../core/line.js';
 import type { Verdict } from '../../core/verdict.js';
 import { FlatTags } from './flatTags.js';
 import { TriggerHandshake } from './handshake.js';
-import { VisionSystemNode } from './machineVision.js';
-import { CameraResults } from './resultStore.js';
+import { VisionSystemNode, type StoredResult } from './machineVision.js';
 import {
   canTrigger,
   describeState,
@@ -24,22 +23,19 @@ import {
  */
 export class OpcuaCamera {
   private state: VisionState;
-  private readonly store: CameraResults;
   private readonly vision: VisionSystemNode;
   readonly tags: FlatTags;
   private readonly handshake: TriggerHandshake;
   /** Results of StartContinuous (or of the initial continuous mode) belong to this job. */
   private continuousJob = `job-${randomUUID()}`;
-  /** The job of a pending single inspection (StartSingleJob or Trigger). */
-  private singleJob?: string;
-  private counts = { total: 0, ok: 0, ng: 0 };
+  private readonly counts: { total: number; ok: number; ng: number };
 
   constructor(
     addressSpace: AddressSpace,
     own: Namespace,
     readonly id: string,
     initialMode: 'continuous' | 'triggered',
-    history: History,
+    journal: Journal,
     private readonly controls: LineControl,
     private readonly log: Logger,
   ) {
@@ -47,7 +43,9 @@ export class OpcuaCamera {
       main: 'Operational',
       auto: initialMode === 'continuous' ? 'ContinuousExecution' : 'Ready',
     };
-    this.store = new CameraResults(history, id);
+    // Counters continue where the last run left them.
+    this.counts = journal.totals(id);
+    const stored = (v: Verdict): StoredResult => ({ verdict: v, jobId: v.jobId ?? '' });
     this.vision = new VisionSystemNode(
       addressSpace,
       own,
@@ -58,8 +56,14 @@ export class OpcuaCamera {
           controls.setRecipe(id, r).then((active) => (this.tags.set('Recipe', active), active)),
         activeRecipe: () => controls.activeRecipe(id),
         recipes: () => controls.recipes(),
-        result: (rid) => this.store.get(rid),
-        results: (f, start, max) => this.store.list(f, start, max),
+        result: (rid) => {
+          const v = journal.get(rid);
+          return v?.cameraId === id ? stored(v) : undefined;
+        },
+        results: (f, start, max) => {
+          const { verdicts, total } = journal.query({ camera: id, ...f }, start, max);
+          return { results: verdicts.map(stored), total };
+        },
       },
       log,
     );
@@ -82,6 +86,7 @@ export class OpcuaCamera {
       this.handshake.onTrigger(v === true, String(this.tags.get('PartId'))),
     );
     this.tags.set('Recipe', controls.activeRecipe(id));
+    this.showCounts();
     this.enter(this.state);
   }
 
@@ -92,7 +97,7 @@ export class OpcuaCamera {
   /** Applies a state to the address space and the pipeline. */
   private enter(s: VisionState, transitionName?: string): void {
     this.state = s;
-    this.controls.setMode(this.id, modeOf(s));
+    this.controls.setMode(this.id, modeOf(s), this.continuousJob);
     this.vision.showState(s, transitionName);
     this.tags.set('State', describeState(s));
     this.handshake.refresh();
@@ -108,11 +113,9 @@ export class OpcuaCamera {
     );
     if (cmd === 'Abort' || cmd === 'Stop' || cmd === 'Halt' || cmd === 'Reset')
       this.controls.abortSingle(this.id, cmd);
+    if (cmd === 'StartContinuous') this.continuousJob = `job-${randomUUID()}`;
     this.enter(t.state, t.transition);
-    if (cmd === 'StartContinuous') {
-      this.continuousJob = `job-${randomUUID()}`;
-      return this.continuousJob;
-    }
+    if (cmd === 'StartContinuous') return this.continuousJob;
     if (cmd === 'StartSingleJob') {
       const job = `job-${randomUUID()}`;
       // The method returns at once with the JobId; the result comes as a ResultReady event.
@@ -133,18 +136,15 @@ export class OpcuaCamera {
     if (t.ok) this.enter(t.state, t.transition);
   }
 
+  /** In triggered mode the request is a job of its own; in continuous mode it belongs to the running one. */
   private requestSingle(partId: string | undefined, job = `job-${randomUUID()}`): Promise<Verdict> {
-    if (modeOf(this.state) === 'triggered') this.singleJob = job;
-    return this.controls.requestSingle(this.id, partId).finally(() => {
-      if (this.singleJob === job) this.singleJob = undefined;
-    });
+    const own = modeOf(this.state) === 'triggered' ? job : undefined;
+    return this.controls.requestSingle(this.id, partId, own);
   }
 
-  /** Every verdict of the camera: results store, flat tags, then the ResultReady event. */
+  /** Every verdict of the camera (already in the journal): flat tags, then the ResultReady event. */
   onVerdict(v: Verdict): void {
-    const jobId = this.singleJob ?? this.continuousJob;
-    const r = { verdict: v, jobId };
-    this.store.add(v.resultId, jobId);
+    const r = { verdict: v, jobId: v.jobId ?? '' };
     this.counts.total++;
     if (v.ok) this.counts.ok++;
     else this.counts.ng++;
@@ -155,12 +155,16 @@ export class OpcuaCamera {
     t.set('NormalizedScore', v.normalizedScore);
     t.set('ResultPartId', v.partId ?? '');
     t.set('Recipe', v.recipe);
-    t.set('TotalCount', this.counts.total);
-    t.set('OkCount', this.counts.ok);
-    t.set('NgCount', this.counts.ng);
+    this.showCounts();
     // ResultId last: a client watching it sees the other tags of the same result already in place.
     t.set('ResultId', v.resultId);
     this.vision.resultReady(r);
+  }
+
+  private showCounts(): void {
+    this.tags.set('TotalCount', this.counts.total);
+    this.tags.set('OkCount', this.counts.ok);
+    this.tags.set('NgCount', this.counts.ng);
   }
 
   heartbeat(): void {

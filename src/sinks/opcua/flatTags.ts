@@ -52,9 +52,24 @@ export const TAGS = {
   },
   ResultPartId: { type: DataType.String, writable: false, initial: '', doc: 'Part id of the result' },
   Recipe: { type: DataType.String, writable: false, initial: '', doc: 'Active recipe' },
-  TotalCount: { type: DataType.UInt32, writable: false, initial: 0, doc: 'Results since start' },
-  OkCount: { type: DataType.UInt32, writable: false, initial: 0, doc: 'OK results since start' },
-  NgCount: { type: DataType.UInt32, writable: false, initial: 0, doc: 'NG results since start' },
+  TotalCount: {
+    type: DataType.UInt32,
+    writable: false,
+    initial: 0,
+    doc: 'Results of the camera, counted on across restarts (the journal)',
+  },
+  OkCount: {
+    type: DataType.UInt32,
+    writable: false,
+    initial: 0,
+    doc: 'OK results, counted on across restarts',
+  },
+  NgCount: {
+    type: DataType.UInt32,
+    writable: false,
+    initial: 0,
+    doc: 'NG results, counted on across restarts',
+  },
   State: { type: DataType.String, writable: false, initial: '', doc: 'Vision state, e.g. Operational/Ready' },
   Heartbeat: {
     type: DataType.UInt32,

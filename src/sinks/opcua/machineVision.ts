@@ -17,13 +17,19 @@ import {
 } from 'node-opcua';
 import type { Logger } from 'pino';
 import { messageOf } from '../../core/errors.js';
-import type { StoredResult } from './resultStore.js';
+import type { Verdict } from '../../core/verdict.js';
 import type { VisionCommand, VisionState } from './visionStates.js';
 
 export const MV_NAMESPACE = 'http://opcfoundation.org/UA/MachineVision';
 
 /** ResultState values of OPC 40100 (12.19): inspectd only publishes completed results. */
 const RESULT_COMPLETED = 1;
+
+/** One result as OPC 40100 sees it: the verdict plus the job it belongs to. */
+export interface StoredResult {
+  verdict: Verdict;
+  jobId: string;
+}
 
 /** What the VisionSystem's methods do; implemented by the camera (camera.ts). */
 export interface VisionHandlers {

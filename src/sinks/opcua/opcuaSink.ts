@@ -62,7 +62,7 @@ export class OpcuaSink implements Sink {
           own,
           id,
           this.s.initialMode,
-          this.ctx.history,
+          this.ctx.journal,
           this.ctx.control,
           this.log.child({ camera: id }),
         ),

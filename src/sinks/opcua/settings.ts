@@ -9,6 +9,7 @@ import {
   port,
   renamed,
   required,
+  retired,
   seconds,
   text,
   type Infer,
@@ -108,7 +109,7 @@ export const opcuaSettings = {
     env: 'INSPECTD_OPCUA_PKI_DIR',
   },
   autoAcceptClientCertificates: {
-    doc: 'Trust every client certificate (testing only). Off: unknown certificates land in pkiDir/server/rejected until moved to trusted.',
+    doc: 'Trust every client certificate (testing only). Off: unknown certificates land in pkiDir/server/rejected until copied to trusted/certs (then deleted from rejected).',
     format: bool(),
     default: false,
   },
@@ -117,7 +118,7 @@ export const opcuaSettings = {
     format: oneOf(['continuous', 'triggered']),
     default: 'continuous',
   },
-  maxResults: renamed('history.perCamera', undefined, 'results are kept once for every reader', true),
+  maxResults: retired('results are looked up in the journal; journal.* sets how long they are kept'),
   heartbeatSec: {
     doc: 'Period of the Heartbeat tag (a counter a PLC watches to know inspectd is alive).',
     format: seconds(0.1, 60),

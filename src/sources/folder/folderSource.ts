@@ -1,5 +1,5 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { messageOf } from '../../core/errors.js';
 import type { Frame, SourceContext } from '../../core/frame.js';
@@ -42,6 +42,7 @@ export class FolderSource extends SourceBase<FolderOptions> {
 
   private seq = 0;
   private readErrors = 0;
+  private refusedLinks = 0;
 
   // watch mode
   private watcher: FSWatcher | undefined;
@@ -87,7 +88,12 @@ export class FolderSource extends SourceBase<FolderOptions> {
   }
 
   protected override ownStats(): Record<string, number> {
-    return { readErrors: this.readErrors, pending: this.pending.size, queued: this.queue.size };
+    return {
+      readErrors: this.readErrors,
+      refusedLinks: this.refusedLinks,
+      pending: this.pending.size,
+      queued: this.queue.size,
+    };
   }
 
   // ---------------------------------------------------------------- shared
@@ -96,6 +102,17 @@ export class FolderSource extends SourceBase<FolderOptions> {
   private async readBytes(name: string, warnOnce: boolean): Promise<Buffer | undefined> {
     const file = path.join(this.dir, name);
     try {
+      if (!this.options.followLinksOutside && !(await this.inside(file))) {
+        this.refusedLinks++;
+        if (!warnOnce || !this.replayWarned.has(name)) {
+          if (warnOnce) this.replayWarned.add(name);
+          this.log.warn(
+            { file, target: await realpath(file).catch(() => '?') },
+            `folder source ${this.id}: ${name} is a link to a file outside ${this.dir}; not read (source.followLinksOutside: true allows it)`,
+          );
+        }
+        return undefined;
+      }
       return await readFile(file);
     } catch (e) {
       this.readErrors++;
@@ -111,6 +128,13 @@ export class FolderSource extends SourceBase<FolderOptions> {
       }
       return undefined;
     }
+  }
+
+  /** Whether the file, links resolved, is in the folder (the folder's own path resolved too). */
+  private async inside(file: string): Promise<boolean> {
+    if (!(await lstat(file)).isSymbolicLink()) return true;
+    const [dir, target] = await Promise.all([realpath(this.dir), realpath(file)]);
+    return path.dirname(target) === dir;
   }
 
   private frameOf(name: string, data: Buffer, timestamp: number): Frame {

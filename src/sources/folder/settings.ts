@@ -36,6 +36,11 @@ export const folderSettings = {
     default: 1,
     format: seconds(0.05, 600),
   },
+  followLinksOutside: {
+    doc: 'Read symbolic links that point outside the folder. Off: such a link is refused with a warning (a drop folder must not become a way to read any file of the box).',
+    default: false,
+    format: bool(),
+  },
   settleMs: renamed('settleSec', msToSec, IN_SECONDS),
   pollMs: renamed('pollSec', msToSec, IN_SECONDS),
 } satisfies Group;

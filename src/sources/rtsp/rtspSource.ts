@@ -9,7 +9,8 @@ import { FfmpegStderr, type Problem, type VideoStream } from './ffmpegStderr.js'
 import { FrameReader } from './frameReader.js';
 import { redactUrl, redactorFor } from './redact.js';
 import { checkRtspUrl, type RtspOptions } from './settings.js';
-import { EventWindow, RateGate, RateMeter, stallReason } from './watchdog.js';
+import { EventWindow } from '../../core/eventWindow.js';
+import { RateGate, RateMeter, stallReason } from './watchdog.js';
 
 /** Frames read but not yet pulled; beyond this the oldest is dropped (counted): a live camera waits for no one. */
 const MAILBOX = 2;
@@ -148,7 +149,14 @@ export class RtspSource extends SourceBase<RtspOptions> {
       `rtsp camera ${this.id}: ${o.summary} (${this.safeUrl}); ` +
       `restarting ffmpeg in ${(delayMs / 1000).toFixed(1)} s` +
       (o.fix ? `; fix: ${o.fix}` : '');
-    const obj = { url: this.safeUrl, reason: o.kind, fix: o.fix, attempt: inARow, ...o.details };
+    const obj = {
+      url: this.safeUrl,
+      reason: o.kind,
+      fix: o.fix,
+      attempt: inARow,
+      retryInSec: delayMs / 1000,
+      ...o.details,
+    };
     if (inARow === 1) this.log[o.level](obj, msg);
     // The same failure again and again: one line a minute, with how many were not logged.
     else this.throttle.warn(`failure:${o.kind}`, obj, `${msg} (${inARow} times in a row)`);

@@ -23,27 +23,6 @@ export function stallReason(
 
 const fmtSec = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
 
-/** Timestamps of events kept for a window (restarts and stalls in the last hour). */
-export class EventWindow {
-  private readonly at: number[] = [];
-
-  constructor(private readonly windowMs: number) {}
-
-  add(now: number): void {
-    this.at.push(now);
-    this.prune(now);
-  }
-
-  count(now: number): number {
-    this.prune(now);
-    return this.at.length;
-  }
-
-  private prune(now: number): void {
-    while (this.at.length > 0 && now - this.at[0] >= this.windowMs) this.at.shift();
-  }
-}
-
 /** Events per second over the last complete seconds of a sliding window (fps in and out). */
 export class RateMeter {
   /** One bucket per second: `windowSec` complete seconds plus the current one. */

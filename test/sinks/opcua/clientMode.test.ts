@@ -104,7 +104,7 @@ describe('client mode: verdicts written into a PLC server (SignAndEncrypt, user 
   /** The PLC holds one of the daemon's recent results, each field converted to the PLC node's type. */
   const plcHoldsARecentResult = () => {
     const id = plc.value('ResultId') as string;
-    const v = d.daemon.history.get(id);
+    const v = d.daemon.journal.get(id);
     if (!v) return undefined;
     expect(plc.value('OK')).toBe(v.ok);
     expect(plc.value('Score')).toBeCloseTo(v.score, 3); // Float on the PLC side
@@ -118,7 +118,7 @@ describe('client mode: verdicts written into a PLC server (SignAndEncrypt, user 
       const id = plcHoldsARecentResult();
       return id && id !== first;
     }, 'the next verdict in the PLC');
-    expect(d.daemon.readiness()).toEqual({ ready: true, reasons: [] });
+    expect(d.daemon.readiness()).toMatchObject({ ready: true, state: 'ready', reasons: [] });
   });
 
   it('a PLC restart: not ready while it is down, then a new session and writes resume', async () => {

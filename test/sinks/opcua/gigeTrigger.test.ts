@@ -65,7 +65,7 @@ describe('trigger handshake with a software-triggered GigE camera', () => {
       await waitFor(async () => (await tag('ResultValid')) === true, `ResultValid for ${partId}`, 30_000);
       expect(await tag('ResultPartId')).toBe(partId);
       const resultId = await tag('ResultId');
-      const v = d!.daemon.history.get(String(resultId));
+      const v = d!.daemon.journal.get(String(resultId));
       expect(v?.partId).toBe(partId);
       expect(p.source.stats().triggers).toBe(i + 1);
       expect(p.counts.frames).toBe(i + 1);

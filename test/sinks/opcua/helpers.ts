@@ -21,7 +21,11 @@ export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
  * The real daemon in this process (recipes, pipelines, MQTT, OPC UA as `inspectd run` wires them) on the
  * sim camera and the demo recipe; `opcua` overrides the OPC UA section.
  */
-export async function startDaemon(opcua: Record<string, unknown>, camera: Record<string, unknown> = {}) {
+export async function startDaemon(
+  opcua: Record<string, unknown>,
+  camera: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
   const dir = tempDir('opcua-daemon');
   const port = await freePort();
   const file = demoConfig(
@@ -31,6 +35,9 @@ export async function startDaemon(opcua: Record<string, unknown>, camera: Record
       archive: { dir: '' },
       opcua: { enabled: true, port, pkiDir: path.join(dir, 'pki'), ...opcua },
       shutdownTimeoutSec: 3,
+      // These tests are about OPC UA: a busy test machine dropping frames must not make the line degraded.
+      health: { maxDropRatio: 1 },
+      ...extra,
     },
     { queue: { size: 2, policy: 'drop-oldest' }, ...camera },
   );

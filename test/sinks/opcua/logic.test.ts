@@ -2,10 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import type { Verdict } from '../../../src/core/verdict.js';
 import { TriggerHandshake, type HandshakeOutputs } from '../../../src/sinks/opcua/handshake.js';
-import { MemoryHistory } from '../../../src/core/history.js';
-import { CameraResults } from '../../../src/sinks/opcua/resultStore.js';
 import { hashPassword, parseUsers, verifyPassword } from '../../../src/sinks/opcua/users.js';
 import {
   canTrigger,
@@ -15,24 +12,6 @@ import {
   type VisionState,
 } from '../../../src/sinks/opcua/visionStates.js';
 import { tempDir } from '../../helpers/fixtures.js';
-
-const verdict = (resultId: string, o: Partial<Verdict> = {}): Verdict => ({
-  resultId,
-  cameraId: 'cam1',
-  recipe: 'demo',
-  modelVersion: 'abc',
-  seq: 1,
-  ok: true,
-  score: 1,
-  threshold: 2,
-  normalizedScore: 0.5,
-  regions: [],
-  timings: { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decisionMs: 0, totalMs: 0 },
-  capturedAt: 0,
-  decidedAt: 0,
-  heatScale: { lo: 0, hi: 3 },
-  ...o,
-});
 
 describe('vision state machine (OPC 40100 states and transitions)', () => {
   const run = (s: VisionState, ...cmds: VisionCommand[]) =>
@@ -170,30 +149,6 @@ describe('trigger handshake', () => {
     b.h.onTrigger(true, 'P-4');
     expect(b.requests).toHaveLength(0);
     expect(b.out).toMatchObject({ busy: false, lastError: 'Trigger refused: camera cam1 is Halted' });
-  });
-});
-
-describe('results (the line history with OPC UA jobs)', () => {
-  it('keeps the newest max results, finds by id, filters and pages newest first', () => {
-    const history = new MemoryHistory(3);
-    const s = new CameraResults(history, 'cam1');
-    for (let i = 1; i <= 5; i++) {
-      const v = verdict(`r${i}`, { partId: i % 2 ? 'odd' : 'even' });
-      history.append(v);
-      s.add(v.resultId, 'j1');
-    }
-    expect(history.query({}).total).toBe(3);
-    expect(s.get('r2')).toBeUndefined();
-    expect(s.get('r5')!.verdict.resultId).toBe('r5');
-    expect(s.list({}, 0, 0).results.map((r) => r.verdict.resultId)).toEqual(['r5', 'r4', 'r3']);
-    expect(s.list({ partId: 'odd' }, 0, 0)).toMatchObject({ total: 2 });
-    const page = s.list({}, 1, 1);
-    expect([page.total, page.results.map((r) => r.verdict.resultId)]).toEqual([3, ['r4']]);
-    expect(s.list({ jobId: 'other' }, 0, 0).total).toBe(0);
-    expect(s.list({ jobId: 'j1' }, 0, 2).results.map((r) => r.jobId)).toEqual(['j1', 'j1']);
-    // Another camera's result is not this camera's to give.
-    history.append(verdict('x1', { cameraId: 'cam2' }));
-    expect(s.get('x1')).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   MessageSecurityMode,
@@ -65,10 +65,12 @@ describe('OPC UA security (default modes: Sign + SignAndEncrypt, Basic256Sha256,
       () => readdirSync(rejected).find((f) => f.endsWith('.pem') || f.endsWith('.der')),
       'the rejected certificate',
     );
-    // What an operator does after checking the certificate: move it to trusted/certs.
+    // What an operator does after checking the certificate (docs/OPCUA.md): copy it to trusted/certs, then
+    // delete it from rejected/ (a plain move leaves a moment in which a retrying client is rejected anew).
     const trusted = path.join(d.dir, 'pki', 'server', 'trusted', 'certs');
     mkdirSync(trusted, { recursive: true });
-    renameSync(path.join(rejected, file), path.join(trusted, file));
+    copyFileSync(path.join(rejected, file), path.join(trusted, file));
+    unlinkSync(path.join(rejected, file));
     expect(existsSync(path.join(trusted, file))).toBe(true);
     const c = await waitFor(
       () => connect(d.endpoint, { ...secure(), identity: user }).catch(() => undefined),

@@ -227,8 +227,8 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
 
   it('ResultReady events and Verdict/ResultId tag notifications carry every verdict; GetResultById returns it as ResultDataType', async () => {
     await waitFor(() => resultEvents().length >= 5, '5 ResultReady events');
-    const e = resultEvents().findLast((x) => d.daemon.history.get(x.resultId!))!;
-    const v = d.daemon.history.get(e.resultId!)!;
+    const e = resultEvents().findLast((x) => d.daemon.journal.get(x.resultId!))!;
+    const v = d.daemon.journal.get(e.resultId!)!;
     expect(e.resultState).toBe(1);
     await waitFor(() => serverEvents.includes(e.resultId!), 'the event through the Server object');
     expect(e.content).toEqual([
@@ -376,7 +376,7 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
     expect(await readValue(session, 'ns=1;s=cam1.ResultPartId')).toBe('PART-42');
     expect(await readValue(session, 'ns=1;s=cam1.Busy')).toBe(false);
     const resultId = (await readValue(session, 'ns=1;s=cam1.ResultId')) as string;
-    const v = d.daemon.history.get(resultId)!;
+    const v = d.daemon.journal.get(resultId)!;
     expect(v.partId).toBe('PART-42');
     expect(await readValue(session, 'ns=1;s=cam1.Verdict')).toBe(v.ok);
     // Source timestamps: Busy rose, then the result's ResultId, then ResultValid (never before the result).

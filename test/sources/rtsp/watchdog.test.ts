@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventWindow, RateGate, RateMeter, stallReason } from '../../../src/sources/rtsp/watchdog.js';
+import { EventWindow } from '../../../src/core/eventWindow.js';
+import { RateGate, RateMeter, stallReason } from '../../../src/sources/rtsp/watchdog.js';
 
 describe('supervision arithmetic', () => {
   it('gives a new run the connect time, a streaming run the stall time', () => {
