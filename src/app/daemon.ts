@@ -11,6 +11,7 @@ import { HealthMonitor } from './health.js';
 import { Line } from './line.js';
 import { RecipeCache } from './recipes.js';
 import { SdNotifier } from './sdNotify.js';
+import { SupervisedSink } from './supervisedSink.js';
 
 interface Component {
   name: string;
@@ -28,7 +29,7 @@ export class Daemon {
   journal!: SqliteJournal;
   private readonly health: HealthMonitor;
   line!: Line;
-  private readonly sinks = new Map<string, Sink>();
+  private readonly sinks = new Map<string, SupervisedSink>();
   private readonly started: Component[] = [];
   private notifier!: SdNotifier;
 
@@ -54,9 +55,23 @@ export class Daemon {
     return this.line?.pipelines ?? [];
   }
 
-  /** A started sink by kind name (tests and tools reach e.g. the HTTP or OPC UA endpoint through it). */
+  /** A running sink by kind name (tests and tools reach e.g. the HTTP or OPC UA endpoint through it). */
   sink<T extends Sink = Sink>(name: SinkName): T | undefined {
-    return this.sinks.get(name) as T | undefined;
+    return this.sinks.get(name)?.current as T | undefined;
+  }
+
+  /**
+   * An exception nobody caught: when its stack shows a sink's code (a network peer reached a library defect),
+   * that sink restarts and the daemon goes on; returns false when it is no sink's, and the process must end.
+   */
+  contain(e: unknown): boolean {
+    const stack = e instanceof Error ? (e.stack ?? '') : '';
+    for (const [name, sink] of this.sinks)
+      if ((sinkKinds[name as SinkName] as unknown as SinkKind).owns.test(stack)) {
+        sink.fail(e);
+        return true;
+      }
+    return false;
   }
 
   private async startAll(env: NodeJS.ProcessEnv): Promise<void> {
@@ -103,15 +118,17 @@ export class Daemon {
       const kind = sinkKinds[name] as unknown as SinkKind;
       const settings = c[name] as never;
       if (!kind.enabled(settings)) continue;
-      const sink = await kind.create({
+      const log = this.log.child({ stage: name });
+      const context = {
         settings,
         line: c.line,
         cameras: line.cameras,
         control: line,
         journal,
         metrics: this.metrics,
-        log: this.log.child({ stage: name }),
-      });
+        log,
+      };
+      const sink = new SupervisedSink(name, kind, context, log);
       await sink.start();
       this.started.push({ name: `sink ${name}`, stop: (deadline) => sink.stop(deadline) });
       this.sinks.set(name, sink);

@@ -16,7 +16,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   const pretty = config.log.pretty === 'auto' ? undefined : config.log.pretty === 'always';
   // The daemon logs to stdout: journald and container runtimes collect it there.
   const log = createLogger({ level: config.log.level, fd: 1, pretty });
+  const started: { daemon?: Daemon } = {};
   process.on('uncaughtException', (e) => {
+    // A sink's library failing on what a network peer sent costs that sink a restart, not the process.
+    if (started.daemon?.contain(e)) return;
     log.fatal({ err: e }, `uncaught exception, exiting: ${messageOf(e)}`);
     process.exit(1);
   });
@@ -25,7 +28,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.exit(1);
   });
   for (const w of warnings) log.warn({ setting: w.split(' ')[0] }, `configuration: ${w}`);
-  const daemon = await Daemon.start(config, log);
+  const running = await Daemon.start(config, log);
+  started.daemon = running;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -44,7 +48,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         (config.shutdownTimeoutSec + 5) * 1000,
       );
       hard.unref();
-      daemon.stop().then(
+      running.stop().then(
         () => resolve(0),
         (e: unknown) => {
           log.error({ err: messageOf(e) }, `shutdown failed: ${messageOf(e)}`);

@@ -11,24 +11,28 @@ import type { SinkKind } from './types.js';
 const mqtt: SinkKind<typeof mqttSettings> = {
   settings: mqttSettings,
   enabled: () => true,
+  owns: /[\\/]((?:src|dist)[\\/]sinks[\\/]mqtt|node_modules[\\/](mqtt|mqtt-packet|aedes[\w-]*))[\\/]/,
   create: async (ctx) => new (await import('./mqtt/mqttSink.js')).MqttSink(ctx),
 };
 
 const archive: SinkKind<typeof archiveSettings> = {
   settings: archiveSettings,
   enabled: (s) => s.dir !== '',
+  owns: /[\\/](?:src|dist)[\\/]sinks[\\/]archive[\\/]/,
   create: async (ctx) => new (await import('./archive/archiveSink.js')).ArchiveSink(ctx),
 };
 
 const opcua: SinkKind<typeof opcuaSettings> = {
   settings: opcuaSettings,
   enabled: (s) => s.enabled,
+  owns: /[\\/]((?:src|dist)[\\/]sinks[\\/]opcua|node_modules[\\/]node-opcua[\w-]*)[\\/]/,
   create: async (ctx) => new (await import('./opcua/opcuaSink.js')).OpcuaSink(ctx),
 };
 
 const http: SinkKind<typeof httpSettings> = {
   settings: httpSettings,
   enabled: () => true,
+  owns: /[\\/](?:src|dist)[\\/]sinks[\\/]http[\\/]/,
   create: async (ctx) => new (await import('./http/httpSink.js')).HttpSink(ctx),
 };
 

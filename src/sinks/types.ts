@@ -50,6 +50,11 @@ export interface SinkKind<G extends Group = Group> {
   settings: G;
   /** Whether the configuration asks for this sink at all. */
   enabled(settings: Infer<G>): boolean;
+  /**
+   * Code an uncaught exception may come from that is this sink's (its libraries, by path): such a failure
+   * restarts the sink instead of ending the process.
+   */
+  owns: RegExp;
   /** Makes the sink (loading its implementation only now: node-opcua takes seconds to import). */
   create(ctx: SinkContext<Infer<G>>): Promise<Sink>;
 }

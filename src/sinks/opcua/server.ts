@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { InspectdError } from '../../core/errors.js';
 import { VERSION } from '../../core/version.js';
 import type { OpcuaSettings, SecurityModeName, SecurityPolicyName } from './settings.js';
+import { patchServerTransport } from './transportPatch.js';
 import { loadUsers, verifyPassword } from './users.js';
 
 export const securityMode = (m: SecurityModeName): MessageSecurityMode => MessageSecurityMode[m];
@@ -34,6 +35,8 @@ function userManager(users: Map<string, string>, log: Logger): UserManagerOption
  * only: node-opcua's own defaults (None and anonymous allowed) are never used.
  */
 export async function createServer(s: OpcuaSettings, line: string, log: Logger): Promise<OPCUAServer> {
+  // No client write may end the process (transportPatch.ts says how one could).
+  patchServerTransport();
   const users = s.usersFile ? loadUsers(s.usersFile) : new Map<string, string>();
   if (!s.allowAnonymous && users.size === 0)
     throw new InspectdError(
