@@ -2,6 +2,8 @@ import {
   DataType,
   promoteToStateMachine,
   StatusCodes,
+  sameNodeId,
+  NodeId,
   Variant,
   VariantArrayType,
   type AddressSpace,
@@ -86,6 +88,8 @@ export class VisionSystemNode {
         'ResultManagement',
         'VisionStateMachine.AutomaticModeStateMachine',
         'VisionStateMachine.SelectModeAutomatic',
+        'VisionStateMachine.LastTransition',
+        'VisionStateMachine.AutomaticModeStateMachine.LastTransition',
       ],
       eventNotifier: 1,
     });
@@ -108,15 +112,20 @@ export class VisionSystemNode {
     return c;
   }
 
-  /** Binds the implementation of method `name` of `parent`. */
+  /**
+   * Binds the implementation of method `name` of `parent`. Called on any other object (node-opcua lets a
+   * client name any ObjectId with a method's id), it answers BadMethodInvalid, as Part 4 says, and does nothing.
+   */
   private on(
     parent: UAObject,
     name: string,
     fn: (args: Variant[]) => Promise<CallMethodResultOptions>,
   ): void {
     // node-opcua tells promise methods from callback ones by their arity: exactly two parameters.
-    (this.child(parent, name) as UAMethod).bindMethod((args: Variant[], _context: ISessionContext) =>
-      fn(args),
+    (this.child(parent, name) as UAMethod).bindMethod(async (args: Variant[], context: ISessionContext) =>
+      context.object && !sameNodeId(context.object.nodeId, parent.nodeId)
+        ? { statusCode: StatusCodes.BadMethodInvalid }
+        : fn(args),
     );
   }
 
@@ -127,9 +136,45 @@ export class VisionSystemNode {
    */
   showState(s: VisionState, transition?: string): void {
     const pick = (ts: UATransitionEx[]) => ts.find((t) => t.browseName.name === transition) ?? ts[0] ?? null;
-    if (this.machine.getCurrentState() !== s.main) this.machine.setState(s.main, pick);
     const auto = s.main === 'Operational' ? (s.auto ?? null) : null;
-    if (this.auto.getCurrentState() !== auto) this.auto.setState(auto, pick);
+    const from = { main: this.machine.getCurrentState(), auto: this.auto.getCurrentState() };
+    if (from.main !== s.main) this.machine.setState(s.main, pick);
+    if (from.auto !== auto) {
+      this.auto.setState(auto, pick);
+      // node-opcua leaves the Id of a sub-machine that became inactive naming its last state.
+      if (auto === null)
+        this.auto.currentState
+          .getPropertyByName('Id')
+          ?.setValueFromSource({ dataType: DataType.NodeId, value: NodeId.nullNodeId });
+    }
+    if (from.main !== s.main || from.auto !== auto)
+      this.stateChanged(from, { main: s.main, auto }, transition);
+  }
+
+  /** OPC 40100 StateChangedEventType on the VisionSystem, for clients that watch the camera's events. */
+  private stateChanged(
+    from: { main: string | null; auto: string | null },
+    to: { main: string; auto: string | null },
+    transition?: string,
+  ): void {
+    const text = (x: { main: string | null; auto: string | null }) =>
+      new Variant({
+        dataType: DataType.LocalizedText,
+        value: { text: [x.main, x.auto].filter(Boolean).join('/') },
+      });
+    this.object.raiseEvent(this.addressSpace.findEventType('StateChangedEventType', this.mv)!, {
+      fromState: text(from),
+      toState: text(to),
+      transition: new Variant({
+        dataType: DataType.LocalizedText,
+        value: { text: transition ?? `${from.main ?? ''}To${to.main}` },
+      }),
+      message: new Variant({
+        dataType: DataType.LocalizedText,
+        value: { text: `camera ${this.cameraId}: ${text(from).value.text} -> ${text(to).value.text}` },
+      }),
+      severity: new Variant({ dataType: DataType.UInt16, value: to.main === 'Error' ? 700 : 100 }),
+    });
   }
 
   private bindStateMethods(vsm: UAObject): void {

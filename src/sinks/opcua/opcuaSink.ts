@@ -1,13 +1,17 @@
 import type { OPCUAServer } from 'node-opcua';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../../core/errors.js';
+import { Tally } from '../../core/eventWindow.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import { OpcuaCamera } from './camera.js';
 import { routeLibraryLogs } from './libraryLog.js';
 import { PlcClient } from './plcClient.js';
-import { createServer } from './server.js';
+import { limitSessions } from './sessionLimits.js';
+import { createServer, withoutX509Users } from './server.js';
 import type { OpcuaSettings } from './settings.js';
+
+const REFUSAL_WINDOW_SEC = 60;
 
 /**
  * Verdicts to OPC UA: a server with one OPC 40100 VisionSystem and one flat tag folder per camera, and
@@ -22,6 +26,9 @@ export class OpcuaSink implements Sink {
   private client?: PlcClient;
   private running = false;
   private published = 0;
+  /** Sessions refused lately: a client that cannot get in is worth saying in readiness. */
+  private readonly refusals = new Tally(REFUSAL_WINDOW_SEC);
+  private lastRefusal = '';
   private readonly s: OpcuaSettings;
   private readonly log: Logger;
 
@@ -52,6 +59,11 @@ export class OpcuaSink implements Sink {
     const server = await createServer(this.s, this.ctx.line, this.log);
     this.server = server;
     await server.initialize();
+    limitSessions(server, this.s, this.log, (why) => {
+      this.refusals.add(Date.now());
+      this.lastRefusal = why;
+    });
+    if (!this.s.x509Users) withoutX509Users(server);
     const addressSpace = server.engine.addressSpace!;
     const own = addressSpace.getOwnNamespace();
     for (const id of this.ctx.cameras)
@@ -106,6 +118,12 @@ export class OpcuaSink implements Sink {
 
   health(): SinkHealth {
     if (!this.running) return { ready: false, reason: 'opcua not running' };
+    const refused = this.refusals.sum(Date.now());
+    if (refused > 0)
+      return {
+        ready: false,
+        reason: `opcua: ${refused} session(s) refused in the last ${REFUSAL_WINDOW_SEC} s (${this.lastRefusal})`,
+      };
     if (this.client && !this.client.ready()) return { ready: false, reason: 'opcua not connected' };
     return { ready: true };
   }
@@ -114,6 +132,7 @@ export class OpcuaSink implements Sink {
     return {
       published: this.published,
       sessions: this.server?.currentSessionCount ?? 0,
+      rejectedSessions: this.server?.rejectedSessionCount ?? 0,
       ...(this.client ? { plcWritten: this.client.written, plcSuperseded: this.client.superseded } : {}),
     };
   }

@@ -6,6 +6,7 @@ import {
   SecurityPolicy,
   Subscription,
   type UserManagerOptions,
+  UserTokenType,
 } from 'node-opcua';
 import { nodesets } from 'node-opcua-nodesets';
 import type { Logger } from 'pino';
@@ -77,6 +78,13 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
     allowAnonymous: s.allowAnonymous,
     userManager: userManager(users, log),
     serverCertificateManager: pki,
+    // User certificates (X509 identity tokens) are checked against pkiDir/user only, never against
+    // node-opcua's default store under the home directory (which accepted any self-signed one).
+    userCertificateManager: new OPCUACertificateManager({
+      rootFolder: path.resolve(s.pkiDir, 'user'),
+      automaticallyAcceptUnknownCertificate: false,
+      name: 'inspectd-users',
+    }),
     buildInfo: {
       productName: 'inspectd',
       productUri: 'urn:inspectd',
@@ -93,4 +101,16 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
     // next (a trigger handshake must not lose a short ResultValid pulse or one of two quick results).
     serverCapabilities: { minSupportedSampleRate: 0 },
   });
+}
+
+/**
+ * Endpoints without the X509 user token policy (node-opcua offers it on every endpoint): with no policy to name,
+ * an X509 identity token is refused at ActivateSession.
+ */
+export function withoutX509Users(server: OPCUAServer): void {
+  for (const endpoint of server.endpoints)
+    for (const d of endpoint.endpointDescriptions())
+      d.userIdentityTokens = (d.userIdentityTokens ?? []).filter(
+        (t) => t.tokenType !== UserTokenType.Certificate,
+      );
 }

@@ -1,5 +1,6 @@
 import {
   bool,
+  int,
   items,
   listOf,
   matching,
@@ -96,6 +97,11 @@ export const opcuaSettings = {
     format: bool(),
     default: false,
   },
+  x509Users: {
+    doc: 'Offer X509 user certificates as a login. Only certificates in pkiDir/user/trusted/certs log in (an unknown one lands in pkiDir/user/rejected). Off: no X509 user token is offered or accepted.',
+    format: bool(),
+    default: false,
+  },
   usersFile: {
     doc: 'File of OPC UA users, one "name:scrypt$..." line each (docs/OPCUA.md says how to hash a password); under systemd $CREDENTIALS_DIRECTORY/opcua-users.',
     format: text(),
@@ -119,6 +125,21 @@ export const opcuaSettings = {
     default: 'continuous',
   },
   maxResults: retired('results are looked up in the journal; journal.* sets how long they are kept'),
+  maxSessions: {
+    doc: 'Sessions at most, of all clients together; beyond, CreateSession is refused (BadTooManySessions) after sessions abandoned by their clients are closed to make room.',
+    format: int(1, 10_000),
+    default: 50,
+  },
+  maxSessionsPerClient: {
+    doc: 'Sessions at most from one client address, so one client cannot take them all.',
+    format: int(1, 10_000),
+    default: 10,
+  },
+  maxSessionTimeoutSec: {
+    doc: 'Longest session timeout granted, whatever a client asks (a client may ask for 50 minutes): a session left without a close is gone this long after its last request.',
+    format: seconds(1, 3600),
+    default: 60,
+  },
   heartbeatSec: {
     doc: 'Period of the Heartbeat tag (a counter a PLC watches to know inspectd is alive).',
     format: seconds(0.1, 60),

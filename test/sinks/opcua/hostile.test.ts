@@ -1,5 +1,7 @@
 import net from 'node:net';
-import { coerceNodeId } from 'node-opcua';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { coerceNodeId, OPCUAClient, UserTokenType, VariableIds } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../../src/app/daemon.js';
 import { splitFirstMessage } from '../../../src/sinks/opcua/transportPatch.js';
@@ -197,6 +199,85 @@ describe('a failing sink is contained: it restarts, the rest goes on', () => {
       expect(d.daemon.contain(new Error('a bug of our own'))).toBe(false);
     } finally {
       await d.daemon.stop();
+    }
+  });
+});
+
+describe('OPC UA sessions: no client can lock the others out', () => {
+  it('50 sessions opened and dropped without closing; then a well-behaved client gets a session at once', async () => {
+    const d = await startDaemon({ securityModes: ['None'], allowAnonymous: true, maxSessions: 20 });
+    try {
+      for (let i = 0; i < 50; i++) {
+        const client = OPCUAClient.create({
+          endpointMustExist: false,
+          connectionStrategy: { maxRetry: 0 },
+          requestedSessionTimeout: 50 * 60 * 1000,
+        });
+        await client.connect(d.endpoint);
+        const session = await client.createSession().catch((e: Error) => e);
+        if (session instanceof Error) throw session;
+        // A client that goes away without CloseSession: its session stays until reaped.
+        expect(session.timeout).toBeLessThanOrEqual(60_000);
+        await client.disconnect();
+      }
+      const c = await within(connect(d.endpoint), 'a session for a well-behaved client');
+      expect(typeof (await readValue(c.session, 'ns=1;s=cam1.Verdict'))).toBe('boolean');
+      await c.close();
+    } finally {
+      await d.daemon.stop();
+    }
+  });
+
+  it('one address holding maxSessionsPerClient live sessions is refused more (BadTooManySessions, counted)', async () => {
+    const d = await startDaemon({ securityModes: ['None'], allowAnonymous: true, maxSessionsPerClient: 3 });
+    const open: Awaited<ReturnType<typeof connect>>[] = [];
+    try {
+      for (let i = 0; i < 3; i++) open.push(await connect(d.endpoint));
+      await expect(connect(d.endpoint)).rejects.toThrow(/BadTooManySessions/);
+      const sink = d.daemon.sink('opcua')!;
+      expect(sink.stats().rejectedSessions).toBeGreaterThanOrEqual(1);
+      expect(d.daemon.readiness().reasons.join()).toMatch(
+        /opcua: 1 session\(s\) refused in the last 60 s .*maxSessionsPerClient/,
+      );
+      // The server's own diagnostics count it too.
+      const rejected = await readValue(
+        open[0].session,
+        `ns=0;i=${VariableIds.Server_ServerDiagnostics_ServerDiagnosticsSummary_RejectedSessionCount}`,
+      );
+      expect(rejected).toBeGreaterThanOrEqual(1);
+      await open.pop()!.close();
+      open.push(await within(connect(d.endpoint), 'a session once one is closed'));
+    } finally {
+      for (const c of open) await c.close();
+      await d.daemon.stop();
+    }
+  });
+});
+
+describe('OPC UA users only from the configured sources', () => {
+  const tokenTypes = async (endpoint: string): Promise<Set<string>> => {
+    const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 } });
+    await client.connect(endpoint);
+    const endpoints = await client.getEndpoints();
+    await client.disconnect();
+    return new Set(
+      endpoints.flatMap((e) => (e.userIdentityTokens ?? []).map((t) => UserTokenType[t.tokenType])),
+    );
+  };
+
+  it('no X509 user token is offered unless x509Users; its trust list is pkiDir/user, nothing outside pkiDir', async () => {
+    const plain = await startDaemon({ securityModes: ['None'], allowAnonymous: true });
+    try {
+      expect(await tokenTypes(plain.endpoint)).not.toContain('Certificate');
+    } finally {
+      await plain.daemon.stop();
+    }
+    const x509 = await startDaemon({ securityModes: ['None'], allowAnonymous: true, x509Users: true });
+    try {
+      expect(await tokenTypes(x509.endpoint)).toContain('Certificate');
+      expect(existsSync(path.join(x509.dir, 'pki', 'user', 'trusted'))).toBe(true);
+    } finally {
+      await x509.daemon.stop();
     }
   });
 });

@@ -319,9 +319,26 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
       new Variant({ dataType: DataType.Int32, value: 0 }),
       new Variant({ dataType: DataType.String, value: 'test' }),
     ];
+    const seen = events.length;
     expect((await call('/MV:VisionStateMachine/MV:Halt', cause)).statusCode).toBe(StatusCodes.Good);
     expect(await state()).toEqual({ main: 'Halted', auto: null });
     expect(pipeline().mode).toBe('stopped');
+    // OPC 40100: a StateChangedEventType on the VisionSystem; LastTransition says which; the inactive
+    // automatic sub-machine's CurrentState.Id is null, not its last state.
+    await waitFor(
+      () => events.slice(seen).some((e) => e.eventType === `ns=${mv};i=1018`),
+      'a StateChangedEventType event on the camera',
+    );
+    const last = (await readValue(
+      session,
+      (await node('/MV:VisionStateMachine.LastTransition')).toString(),
+    )) as { text: string };
+    expect(last.text).toMatch(/Halt/);
+    const autoId = await readValue(
+      session,
+      (await node('/MV:VisionStateMachine/MV:AutomaticModeStateMachine.CurrentState.Id')).toString(),
+    );
+    expect((autoId as NodeId).isEmpty()).toBe(true);
     const refused = await call(
       '/MV:VisionStateMachine/MV:AutomaticModeStateMachine/MV:StartSingleJob',
       await startArgs('P-101'),
@@ -331,6 +348,20 @@ describe('OPC UA server on the running daemon (sim camera, demo recipe, localhos
     expect(await state()).toEqual({ main: 'Preoperational', auto: null });
     expect((await call('/MV:VisionStateMachine/MV:SelectModeAutomatic')).statusCode).toBe(StatusCodes.Good);
     expect(await state()).toEqual({ main: 'Operational', auto: 'Ready' });
+  });
+
+  it('a method called on another object (the Objects folder) is refused with BadMethodInvalid and does nothing', async () => {
+    const before = await state();
+    const r = await session.call({
+      objectId: resolveNodeId('ns=0;i=85'),
+      methodId: await node('/MV:VisionStateMachine/MV:Halt'),
+      inputArguments: [
+        new Variant({ dataType: DataType.Int32, value: 0 }),
+        new Variant({ dataType: DataType.String, value: 'test' }),
+      ],
+    });
+    expect(r.statusCode.name).toBe('BadMethodInvalid');
+    expect(await state()).toEqual(before);
   });
 
   it('RecipeManagement: lists the recipes, prepares one, refuses an unknown one', async () => {
