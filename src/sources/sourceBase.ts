@@ -48,7 +48,8 @@ export abstract class SourceBase<O> implements FrameSource {
     this.id = ctx.id;
     this.options = ctx.options;
     this.name = shape.name;
-    this.log = ctx.log.child({ camera: ctx.id });
+    // The daemon's logger carries the camera already (a second `camera` field would repeat it in every line).
+    this.log = ctx.log;
     this.mailbox = new BoundedQueue<Frame>(shape.capacity, shape.policy, () => ctx.onDrop?.('source'));
   }
 

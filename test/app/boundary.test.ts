@@ -3,6 +3,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { demoConfig } from '../helpers/line.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { ROOT } from '../helpers/paths.js';
 import { freePort, startDaemon, startMosquitto, subscriber, waitFor } from '../helpers/peers.js';
@@ -22,27 +23,15 @@ describe('the daemon at its boundaries', () => {
     broker = await startMosquitto(port);
     url = `mqtt://127.0.0.1:${port}`;
     http = await freePort();
-    const dir = tempDir('boundary');
-    journal = path.join(dir, 'journal.sqlite');
-    config = path.join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        line: 'L1',
-        recipesDir: path.join(ROOT, 'models'),
-        inference: { providers: ['cpu'], threads: 1 },
-        cameras: [
-          {
-            id: 'cam1',
-            recipe: 'demo',
-            source: { type: 'sim', width: 128, height: 128, fps: 30, defectRate: 0.4, seed: 9 },
-          },
-        ],
+    journal = path.join(tempDir('boundary'), 'journal.sqlite');
+    config = demoConfig(
+      {
         mqtt: { url, prefix: 'insp', statsIntervalSec: 0 },
         http: { port: http },
         archive: { dir: '' },
         journal: { path: journal },
-      }),
+      },
+      { source: { type: 'sim', width: 128, height: 128, fps: 30, defectRate: 0.4, seed: 9 } },
     );
     d = startDaemon(config, { INSPECTD_JOURNAL: journal });
     await waitFor(async () => {

@@ -1,9 +1,9 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SqliteJournal } from '../../src/journal/journal.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { ROOT } from '../helpers/paths.js';
+import { demoConfig } from '../helpers/line.js';
 import { freePort, startDaemon, startMosquitto, waitFor } from '../helpers/peers.js';
 
 /** A plant's broker: mosquitto keeping sessions and queued messages on disk across its restarts. */
@@ -51,30 +51,17 @@ export function faultConfig(o: {
   archive?: string;
   extra?: Record<string, unknown>;
 }): string {
-  const dir = tempDir('fault-config');
-  const file = path.join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      line: 'L1',
-      recipesDir: path.join(ROOT, 'models'),
-      inference: { providers: ['cpu'], threads: 1 },
-      cameras: [
-        {
-          id: 'cam1',
-          recipe: 'demo',
-          source: { type: 'sim', width: 128, height: 128, fps: o.fps ?? 20, defectRate: 0.3, seed: 5 },
-        },
-      ],
+  return demoConfig(
+    {
       mqtt: { url: o.mqttUrl, prefix: 'insp', statsIntervalSec: 0 },
       http: { port: o.httpPort },
       archive: { dir: o.archive ?? '' },
       journal: { path: o.journal },
       shutdownTimeoutSec: 10,
       ...o.extra,
-    }),
+    },
+    { source: { type: 'sim', width: 128, height: 128, fps: o.fps ?? 20, defectRate: 0.3, seed: 5 } },
   );
-  return file;
 }
 
 export const journalFile = (): string => {
