@@ -14,6 +14,7 @@ import { InspectdError } from '../../core/errors.js';
 import { VERSION } from '../../core/version.js';
 import type { OpcuaSettings, SecurityModeName, SecurityPolicyName } from './settings.js';
 import { patchServerTransport } from './transportPatch.js';
+import { keepTrusted } from './trustStore.js';
 import { loadUsers, verifyPassword } from './users.js';
 
 export const securityMode = (m: SecurityModeName): MessageSecurityMode => MessageSecurityMode[m];
@@ -63,6 +64,15 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
     name: 'inspectd',
   });
   await pki.initialize();
+  keepTrusted(pki);
+  // User certificates (X509 identity tokens) are checked against pkiDir/user only, never against
+  // node-opcua's default store under the home directory (which accepted any self-signed one).
+  const userPki = new OPCUACertificateManager({
+    rootFolder: path.resolve(s.pkiDir, 'user'),
+    automaticallyAcceptUnknownCertificate: false,
+    name: 'inspectd-users',
+  });
+  keepTrusted(userPki);
   // node-opcua keeps this floor in a static: one server per process, so setting it here is safe.
   Subscription.minimumPublishingInterval = s.minPublishingIntervalSec * 1000;
   const wildcard = s.host === '0.0.0.0' || s.host === '::';
@@ -78,13 +88,7 @@ export async function createServer(s: OpcuaSettings, line: string, log: Logger):
     allowAnonymous: s.allowAnonymous,
     userManager: userManager(users, log),
     serverCertificateManager: pki,
-    // User certificates (X509 identity tokens) are checked against pkiDir/user only, never against
-    // node-opcua's default store under the home directory (which accepted any self-signed one).
-    userCertificateManager: new OPCUACertificateManager({
-      rootFolder: path.resolve(s.pkiDir, 'user'),
-      automaticallyAcceptUnknownCertificate: false,
-      name: 'inspectd-users',
-    }),
+    userCertificateManager: userPki,
     buildInfo: {
       productName: 'inspectd',
       productUri: 'urn:inspectd',

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   MessageSecurityMode,
@@ -65,13 +65,12 @@ describe('OPC UA security (default modes: Sign + SignAndEncrypt, Basic256Sha256,
       () => readdirSync(rejected).find((f) => f.endsWith('.pem') || f.endsWith('.der')),
       'the rejected certificate',
     );
-    // What an operator does after checking the certificate (docs/OPCUA.md): copy it to trusted/certs, then
-    // delete it from rejected/ (a plain move leaves a moment in which a retrying client is rejected anew).
+    // What an operator does after checking the certificate (docs/OPCUA.md): move it to trusted/certs.
     const trusted = path.join(d.dir, 'pki', 'server', 'trusted', 'certs');
     mkdirSync(trusted, { recursive: true });
-    copyFileSync(path.join(rejected, file), path.join(trusted, file));
-    unlinkSync(path.join(rejected, file));
-    expect(existsSync(path.join(trusted, file))).toBe(true);
+    renameSync(path.join(rejected, file), path.join(trusted, file));
+    // The state a client retrying during the move can leave: the certificate written to rejected/ again.
+    copyFileSync(path.join(trusted, file), path.join(rejected, file));
     const c = await waitFor(
       () => connect(d.endpoint, { ...secure(), identity: user }).catch(() => undefined),
       'a session once the certificate is trusted (the store watches its folders)',
@@ -79,6 +78,8 @@ describe('OPC UA security (default modes: Sign + SignAndEncrypt, Basic256Sha256,
       500,
     );
     try {
+      expect(existsSync(path.join(trusted, file))).toBe(true);
+      expect(existsSync(path.join(rejected, file))).toBe(false);
       expect(typeof (await readValue(c.session, 'ns=1;s=cam1.Verdict'))).toBe('boolean');
     } finally {
       await c.close();
