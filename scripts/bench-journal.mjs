@@ -8,11 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { dist as d, pct } from './lib/bench.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const d = (p) => import(path.join(root, 'dist', p));
 const { SqliteJournal } = await d('journal/journal.js');
 const { Outbox } = await d('sinks/mqtt/outbox.js');
 const { EmbeddedBroker } = await d('sinks/mqtt/embeddedBroker.js');
@@ -20,7 +18,6 @@ const mqtt = (await import('mqtt')).default;
 
 const n = Number(process.argv[2] ?? 20000);
 const log = pino({ level: 'warn' });
-const pct = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const fmt = (x) => (x < 0.1 ? x.toFixed(3) : x.toFixed(2));
 
 let k = 0;

@@ -13,7 +13,6 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import {
   AttributeIds,
@@ -26,19 +25,14 @@ import {
   TimestampsToReturn,
 } from 'node-opcua';
 import pino from 'pino';
+import { dist as d, pct, root } from './lib/bench.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const d = (p) => import(path.join(root, 'dist', p));
 const { Daemon } = await d('app/daemon.js');
 const { loadConfig } = await d('config/load.js');
 
 const n = Number(process.argv[2] ?? 300);
 const intervals = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [50, 10];
 const log = pino({ level: 'warn' });
-const pct = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
 const freePort = () =>
   new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {

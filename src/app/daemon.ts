@@ -98,6 +98,7 @@ export class Daemon {
       c.recipesDir,
       { providers: c.inference.providers, threads: c.inference.threads },
       this.log.child({ stage: 'inference' }),
+      { maxBatch: c.inference.batch.maxSize, maxWaitMs: c.inference.batch.maxWaitSec * 1000 },
     );
     this.started.push({ name: 'recipes', stop: () => recipes.closeAll() });
     const models = await Promise.all(c.cameras.map((cam) => recipes.acquire(cam.recipe)));

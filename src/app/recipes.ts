@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
-import { RecipeModel } from '../recipe/recipeModel.js';
+import { RecipeModel, type BatchOptions } from '../recipe/recipeModel.js';
 import type { SessionOptions } from '../inference/session.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -18,6 +18,7 @@ export class RecipeCache {
     private readonly dir: string,
     private readonly session: SessionOptions,
     private readonly log: Logger,
+    private readonly batch: BatchOptions = { maxBatch: 1, maxWaitMs: 0 },
   ) {}
 
   async acquire(name: string): Promise<RecipeModel> {
@@ -36,6 +37,7 @@ export class RecipeCache {
     }
     const model = await p;
     this.users.set(name, (this.users.get(name) ?? 0) + 1);
+    model.addCaller(1);
     return model;
   }
 
@@ -43,8 +45,11 @@ export class RecipeCache {
   async release(name: string): Promise<void> {
     const n = (this.users.get(name) ?? 1) - 1;
     this.users.set(name, n);
-    if (n > 0) return;
     const p = this.loaded.get(name);
+    if (n > 0) {
+      (await p)?.addCaller(-1);
+      return;
+    }
     this.loaded.delete(name);
     this.users.delete(name);
     await (await p)?.close();
@@ -53,12 +58,13 @@ export class RecipeCache {
   private async load(name: string): Promise<RecipeModel> {
     const dir = path.join(this.dir, name);
     const t0 = performance.now();
-    const model = await RecipeModel.load(dir, this.session, this.log.child({ recipe: name }));
+    const model = await RecipeModel.load(dir, this.session, this.log.child({ recipe: name }), this.batch);
     const { input } = model.manifest;
-    await model.score(new Float32Array(input.channels * input.width * input.height), 1);
+    const { width, height, channels } = input;
+    await model.score({ data: new Uint8Array(width * height * channels), n: 1, width, height, channels });
     this.log.info(
       { recipe: name, provider: model.provider, ms: Math.round(performance.now() - t0) },
-      `recipe ${name} loaded and warmed on ${model.provider}`,
+      `recipe ${name} loaded and warmed on ${model.provider}${model.maxBatch > 1 ? `, cameras batched up to ${model.maxBatch} frames` : ''}`,
     );
     return model;
   }

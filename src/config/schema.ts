@@ -1,13 +1,17 @@
 import type { DropPolicy } from '../core/boundedQueue.js';
-import { custom, int, listOf, name, num, oneOf, seconds, text, type Infer } from '../core/settings.js';
+import { custom, int, name, num, oneOf, seconds, text, type Infer } from '../core/settings.js';
 import { evalSettings } from '../eval/settings.js';
 import { fitSettings } from '../fit/settings.js';
 import { journalSettings } from '../journal/settings.js';
 import { sinkSettings } from '../sinks/index.js';
 import { camerasSetting, cameraSettings } from './cameras.js';
 
-/** The providers onnxruntime is asked for, in order; `cpu` is always the last resort. */
-const PROVIDERS = ['cuda', 'cpu'] as const;
+/**
+ * The execution providers onnxruntime can be asked for (the table is src/inference/providers.ts, which config
+ * may not import; the compiler checks the two agree where the daemon passes this list to loadSession).
+ */
+const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+type Provider = (typeof PROVIDERS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -36,8 +40,16 @@ export const schema = {
   },
   inference: {
     providers: {
-      doc: 'onnxruntime execution providers to try, in order (cuda, cpu). The first that loads is used and logged.',
-      format: listOf(PROVIDERS),
+      doc: 'onnxruntime execution providers to try, in order: cuda (NVIDIA, needs scripts/install-cuda-provider.sh), webgpu (any Vulkan GPU on linux/x64; on the lavapipe software renderer for tests only), cpu. The first that loads is used and logged; each one skipped says why in one line (docs/gpu.md).',
+      format: custom<Provider[]>(
+        `a non-empty list drawn from ${PROVIDERS.join(', ')}, each at most once`,
+        'list',
+        (v) =>
+          Array.isArray(v) &&
+          v.length > 0 &&
+          v.every((x) => PROVIDERS.includes(x as Provider)) &&
+          new Set(v).size === v.length,
+      ),
       default: ['cuda', 'cpu'],
       env: 'INSPECTD_PROVIDERS',
     },
@@ -46,6 +58,18 @@ export const schema = {
       format: int(0, 1024),
       default: 0,
       env: 'INSPECTD_THREADS',
+    },
+    batch: {
+      maxSize: {
+        doc: 'Frames of the cameras on one recipe scored in one run at most; 1 = no batching. Batches form only when several cameras deliver at once (docs/gpu.md, "Many cameras").',
+        format: int(1, 256),
+        default: 8,
+      },
+      maxWaitSec: {
+        doc: "How long a frame may wait for other cameras' frames to join its batch (only with a batch size above 1).",
+        format: seconds(0, 1),
+        default: 0.002,
+      },
     },
   },
   fit: fitSettings,

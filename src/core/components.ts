@@ -67,6 +67,64 @@ export function labelComponents(
   return { labels, count, areas };
 }
 
+/** Label and stack buffers reused across calls: one map per frame must not cost two allocations. */
+let scratch = { labels: new Uint8Array(0), stack: new Int32Array(0) };
+
+/**
+ * The 8-connected components of the values above `threshold`, each with its box, area and highest value, in
+ * one flood-fill pass (the decision's regions, once per frame).
+ */
+export function regionsAbove(
+  values: Float32Array,
+  width: number,
+  height: number,
+  threshold: number,
+): (ComponentBox & { peak: number })[] {
+  checkSize('regionsAbove', values.length, width, height);
+  const n = width * height;
+  if (scratch.labels.length < n) scratch = { labels: new Uint8Array(n), stack: new Int32Array(n) };
+  const { labels: seen, stack } = scratch;
+  seen.fill(0, 0, n);
+  const out: (ComponentBox & { peak: number })[] = [];
+  for (let start = 0; start < n; start++) {
+    if (!(values[start] > threshold) || seen[start]) continue;
+    let top = 0;
+    let area = 0;
+    let peak = -Infinity;
+    let x0 = width;
+    let y0 = height;
+    let x1 = -1;
+    let y1 = -1;
+    seen[start] = 1;
+    stack[top++] = start;
+    while (top > 0) {
+      const p = stack[--top];
+      area++;
+      if (values[p] > peak) peak = values[p];
+      const y = (p / width) | 0;
+      const x = p - y * width;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      const ya = y > 0 ? y - 1 : y;
+      const yb = y < height - 1 ? y + 1 : y;
+      const xa = x > 0 ? x - 1 : x;
+      const xb = x < width - 1 ? x + 1 : x;
+      for (let ny = ya; ny <= yb; ny++) {
+        for (let q = ny * width + xa, qe = ny * width + xb; q <= qe; q++) {
+          if (!seen[q] && values[q] > threshold) {
+            seen[q] = 1;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+    out.push({ x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1, area, peak });
+  }
+  return out;
+}
+
 /** Bounding box and area of each component; result[k - 1] describes component k. */
 export function componentBoxes(
   labels: Int32Array,

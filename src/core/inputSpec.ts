@@ -8,8 +8,11 @@ export interface InputSpec {
   /** Per-channel mean and std applied after scaling pixels to [0,1]. */
   mean: number[];
   std: number[];
-  /** How frames are brought to width x height. */
-  resize: 'stretch-bilinear';
+  /**
+   * How images were brought to width x height when the recipe was fitted: `stretch-linear-front` by the
+   * recipe graph's own front (as every frame is now); `stretch-bilinear` by sharp, before the front existed.
+   */
+  resize: 'stretch-linear-front' | 'stretch-bilinear';
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];

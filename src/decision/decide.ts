@@ -1,4 +1,4 @@
-import { componentBoxes, labelComponents } from '../core/components.js';
+import { regionsAbove } from '../core/components.js';
 import type { Region } from '../core/verdict.js';
 
 export interface DecisionParams {
@@ -31,29 +31,11 @@ export function decide(
   p: DecisionParams,
 ): Decision {
   const pixelThreshold = p.pixelThreshold ?? p.threshold;
-  const mask = new Uint8Array(width * height);
-  let any = false;
-  for (let i = 0; i < mask.length; i++) {
-    if (map[i] > pixelThreshold) {
-      mask[i] = 1;
-      any = true;
-    }
-  }
-  const regions: Region[] = [];
-  if (any) {
-    const { labels, count } = labelComponents(mask, width, height, 8);
-    const boxes = componentBoxes(labels, width, height, count);
-    const peaks = new Float32Array(count + 1).fill(-Infinity);
-    for (let i = 0; i < labels.length; i++) {
-      const l = labels[i];
-      if (l && map[i] > peaks[l]) peaks[l] = map[i];
-    }
-    boxes.forEach((b, k) => {
-      if (b.area >= p.minRegionArea) regions.push({ ...b, peak: peaks[k + 1] });
-    });
-    regions.sort((a, b) => b.peak - a.peak);
-    regions.length = Math.min(regions.length, p.maxRegions);
-  }
+  const regions: Region[] = regionsAbove(map, width, height, pixelThreshold).filter(
+    (r) => r.area >= p.minRegionArea,
+  );
+  regions.sort((a, b) => b.peak - a.peak);
+  regions.length = Math.min(regions.length, p.maxRegions);
   return {
     ok: !(score > p.threshold),
     normalizedScore: p.threshold > 0 ? score / p.threshold : Number.POSITIVE_INFINITY,

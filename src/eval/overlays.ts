@@ -39,7 +39,7 @@ export async function writeOverlays(
       channels: 3,
       mean: [0, 0, 0],
       std: [1, 1, 1],
-      resize: 'stretch-bilinear',
+      resize: 'stretch-linear-front',
     });
     const map = r.maps.get(img.file)!;
     const mask = r.masks.get(img.file);

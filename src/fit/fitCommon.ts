@@ -14,7 +14,7 @@ import { appendHead, type GraphOutput } from '../onnx/compose.js';
 import type { GraphBuilder } from '../onnx/graphBuilder.js';
 import { writeModel } from '../onnx/modelFile.js';
 import type { ValueInfoProto } from '../onnx/proto.js';
-import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
+import { asFloat, imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import { listImages } from '../preprocess/imageFiles.js';
 import {
   MANIFEST_SCHEMA,
@@ -108,7 +108,7 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
     channels: 3,
     mean: bb.mean,
     std: bb.std,
-    resize: 'stretch-bilinear',
+    resize: 'stretch-linear-front',
   };
   return { files, holdout, bb, input };
 }
@@ -170,8 +170,8 @@ export async function streamBatches(
   const { session } = await loadSession(tmp, o.session, log).finally(() => rm(tmp, { force: true }));
   const progress = new Progress('features', files.length, log);
   try {
-    for await (const batch of imageBatches(files, input, o.batchSize, log, skipped)) {
-      const x = new ort.Tensor('float32', batch.tensor, [batch.n, 3, input.height, input.width]);
+    for await (const batch of imageBatches(files, input, o.batchSize, log, skipped, asFloat)) {
+      const x = new ort.Tensor('float32', batch.data, [batch.n, 3, input.height, input.width]);
       const run: BatchRunner = async (extra = {}, names) => {
         const feeds = { [input.name]: x, ...extra };
         return names ? session.run(feeds, names) : session.run(feeds);

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS totals (camera TEXT PRIMARY KEY, total INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
+/** Newest verdicts kept in memory too: consumers keeping up (the MQTT outbox) read them without SQLite. */
+const RECENT = 512;
+
 /** Rows deleted per retention step: a step is one short transaction, so frames never wait long for it. */
 const RETAIN_BATCH = 2000;
 
@@ -50,6 +53,8 @@ export class SqliteJournal implements Journal {
   private readonly insert: (v: Verdict) => number;
   appended = 0;
   retained = 0;
+  /** The newest entries appended by this process, by sequence number, consecutive, oldest first. */
+  private readonly recent = new Map<number, Verdict>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -127,6 +132,9 @@ export class SqliteJournal implements Journal {
   append(v: Verdict): number {
     const seq = this.insert(v);
     this.appended++;
+    if (this.recent.size && !this.recent.has(seq - 1)) this.recent.clear();
+    this.recent.set(seq, v);
+    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value!);
     return seq;
   }
 
@@ -164,6 +172,13 @@ export class SqliteJournal implements Journal {
   }
 
   readAfter(seq: number, limit: number): JournalEntry[] {
+    // The in-memory tail answers when it holds seq + 1: everything after it is then in memory as well.
+    if (this.recent.has(seq + 1)) {
+      const out: JournalEntry[] = [];
+      for (let s = seq + 1; out.length < limit && this.recent.has(s); s++)
+        out.push({ seq: s, verdict: this.recent.get(s)! });
+      return out;
+    }
     return this.stmt.after
       .all(seq, limit)
       .map((r) => ({ seq: r.seq, verdict: JSON.parse(r.body) as Verdict }));
@@ -207,6 +222,8 @@ export class SqliteJournal implements Journal {
 
   private deleted(n: number): number {
     this.retained += n;
+    // What retention removed must read as gone (the outbox counts it as dropped), never from memory.
+    this.recent.clear();
     // Give freed pages back to the file system (auto_vacuum = INCREMENTAL).
     this.db.pragma('incremental_vacuum(2000)');
     return n;

@@ -6,6 +6,8 @@ export interface GraphOutput {
   name: string;
   /** Dimensions; strings are symbolic (e.g. 'N'). */
   dims: (number | string)[];
+  /** Element type; float32 when absent. */
+  elemType?: number;
 }
 
 /** The default-domain opset of a model. */
@@ -67,6 +69,28 @@ export function appendHead(
   });
 }
 
+/**
+ * Puts `front` before the model's graph: the front computes the graph input `replaces` from its own `input`,
+ * which takes that input's place; `extraOutputs` (computed by the front) are added to the graph's outputs.
+ * The model is changed in place and returned.
+ */
+export function prependFront(
+  model: ModelProto,
+  front: GraphBuilder,
+  input: GraphOutput,
+  replaces: string,
+  extraOutputs: readonly GraphOutput[],
+): ModelProto {
+  const g = model.graph!;
+  if (!(g.input ?? []).some((i) => i.name === replaces))
+    throw new Error(`the model has no input ${replaces} for the front to feed`);
+  g.node = [...front.nodes, ...(g.node ?? [])];
+  g.initializer = [...front.initializers, ...(g.initializer ?? [])];
+  g.input = [valueInfo(input), ...(g.input ?? []).filter((i) => i.name !== replaces)];
+  g.output = [...(g.output ?? []), ...extraOutputs.map(valueInfo)];
+  return model;
+}
+
 /** Nodes needed to compute `targets`, in their original (topological) order. */
 export function reachableNodes(nodes: NodeProto[], targets: readonly string[]): NodeProto[] {
   const producer = new Map<string, number>();
@@ -88,7 +112,7 @@ function valueInfo(o: GraphOutput): ValueInfoProto {
     name: o.name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: o.elemType ?? onnx.TensorProto.DataType.FLOAT,
         shape: { dim: o.dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
       },
     },

@@ -1,4 +1,10 @@
-import { AttributeType, type AttributeProto, type NodeProto, type TensorProto } from './proto.js';
+import {
+  AttributeType,
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from './proto.js';
 import { float32Tensor, int64Tensor } from './tensor.js';
 
 /** Integers are INT attributes; write `{ f: 0.5 }` for a FLOAT one. */
@@ -55,6 +61,45 @@ export class GraphBuilder {
       attribute: toAttributes(attrs),
     });
     return output;
+  }
+
+  /**
+   * An If node: `then` and `otherwise` each build a branch (they may use any value built so far) and return
+   * its outputs, of element types `types`, in the same order. Returns the If node's outputs. Constants the
+   * branches make go to the enclosing graph, where both branches see them.
+   */
+  ifElse(
+    cond: string,
+    types: readonly number[],
+    then: (b: GraphBuilder) => string[],
+    otherwise: (b: GraphBuilder) => string[],
+    hint = 'if',
+  ): string[] {
+    const branch = (build: (b: GraphBuilder) => string[], name: string): GraphProto => {
+      const b = new GraphBuilder(this.opset, `${this.name(name)}/`);
+      const outs = build(b);
+      this.initializers.push(...b.initializers);
+      // A branch output must be produced inside the branch: an outer value passes through Identity.
+      const own = new Set(b.nodes.flatMap((n) => n.output ?? []));
+      const names = outs.map((o) => (own.has(o) ? o : b.op('Identity', [o])));
+      return {
+        name,
+        node: b.nodes,
+        output: names.map((n, i) => ({ name: n, type: { tensorType: { elemType: types[i] } } })),
+      };
+    };
+    const outputs = types.map(() => this.name(hint));
+    this.nodes.push({
+      opType: 'If',
+      name: outputs[0],
+      input: [cond],
+      output: outputs,
+      attribute: [
+        { name: 'then_branch', type: AttributeType.GRAPH, g: branch(then, 'then') },
+        { name: 'else_branch', type: AttributeType.GRAPH, g: branch(otherwise, 'else') },
+      ],
+    });
+    return outputs;
   }
 
   float32(hint: string, dims: readonly number[], data: Float32Array): string {

@@ -4,8 +4,11 @@ import { InspectdError, messageOf } from '../core/errors.js';
 import { onnx, type ModelProto, type TensorProto } from './proto.js';
 import { tensorByteLength } from './tensor.js';
 
-/** Reads an ONNX model with its initializers embedded (external data is not loaded here). */
-export function readModel(file: string): ModelProto {
+/**
+ * Reads an ONNX model. Tensors kept in side files stay there unless `inlineExternal` (a model that is composed
+ * further in memory and handed to onnxruntime as bytes must carry its weights).
+ */
+export function readModel(file: string, opts: { inlineExternal?: boolean } = {}): ModelProto {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
@@ -15,14 +18,76 @@ export function readModel(file: string): ModelProto {
       fix: 'check the path; backbones are made by scripts/export_backbone.py',
     });
   }
+  let model: ModelProto;
   try {
-    return onnx.ModelProto.decode(buf);
+    model = onnx.ModelProto.decode(buf);
   } catch (e) {
     throw new InspectdError(`${file} is not an ONNX model (${messageOf(e)})`, {
       subject: file,
       fix: 'pass a .onnx file exported with scripts/export_backbone.py or torch.onnx.export',
     });
   }
+  if (opts.inlineExternal) inlineExternalData(model, file);
+  return model;
+}
+
+/** Loads every external tensor of `model` (read from `file`) into the model itself. */
+function inlineExternalData(model: ModelProto, file: string): void {
+  const files = new Map<string, Buffer>();
+  for (const t of (model.graph?.initializer ?? []) as TensorProto[]) {
+    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+    const kv = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
+    const location = path.resolve(path.dirname(file), String(kv.location ?? ''));
+    if (path.dirname(location) !== path.dirname(path.resolve(file))) {
+      throw new InspectdError(
+        `${file}: tensor ${t.name} points outside the model's folder (${kv.location})`,
+        {
+          subject: file,
+          value: kv.location,
+          fix: 'keep the .data file beside the model, as writeModel and torch.onnx.export do',
+        },
+      );
+    }
+    let data = files.get(location);
+    if (!data) {
+      try {
+        data = readFileSync(location);
+      } catch (e) {
+        throw new InspectdError(`${file}: its weights file ${location} cannot be read: ${messageOf(e)}`, {
+          subject: location,
+          fix: 'copy the .onnx.data file that belongs to the model beside it',
+        });
+      }
+      files.set(location, data);
+    }
+    const offset = Number(kv.offset ?? 0);
+    const length = kv.length === undefined ? data.length - offset : Number(kv.length);
+    if (offset + length > data.length) {
+      throw new InspectdError(`${file}: tensor ${t.name} lies beyond the end of ${location}`, {
+        subject: location,
+        fix: 'the weights file is truncated or belongs to another model; copy the recipe again',
+      });
+    }
+    t.rawData = data.subarray(offset, offset + length);
+    t.externalData = [];
+    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+  }
+}
+
+/** The model as bytes for onnxruntime; protobuf cannot hold one message of 2 GiB or more. */
+export function encodeModel(model: ModelProto, label: string): Uint8Array {
+  const inits = (model.graph?.initializer ?? []) as TensorProto[];
+  const bytes = inits.reduce((a, t) => a + tensorByteLength(t), 0);
+  if (bytes >= 2 ** 31 - 2 ** 24) {
+    throw new InspectdError(
+      `${label}: ${(bytes / 2 ** 30).toFixed(1)} GiB of weights do not fit one ONNX message`,
+      {
+        subject: label,
+        fix: 'use a smaller backbone or fewer feature levels for the recipe',
+      },
+    );
+  }
+  return onnx.ModelProto.encode(model).finish();
 }
 
 export interface WriteOptions {

@@ -10,7 +10,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 import { decide } from '../decision/decide.js';
 import type { RecipeModel } from '../recipe/recipeModel.js';
-import { prepareFrame } from '../preprocess/frame.js';
+import { framePixels } from '../preprocess/frame.js';
 import { Throttle } from '../log/logger.js';
 
 export interface PipelineSettings {
@@ -278,9 +278,9 @@ export class CameraPipeline {
     const t0 = performance.now();
     const recipe = this.recipe;
     const m = recipe.manifest;
-    let prepared;
+    let pixels;
     try {
-      prepared = await prepareFrame(frame, m.input);
+      pixels = await framePixels(frame, m.input);
     } catch (e) {
       this.counts.badImages++;
       this.metrics.drops.inc({ camera: cam, reason: 'bad_image' });
@@ -292,10 +292,10 @@ export class CameraPipeline {
       return undefined;
     }
     const t1 = performance.now();
-    const { scores, maps } = await recipe.score(prepared.tensor, 1);
+    const { score, map, view } = await recipe.inspect(pixels);
     const t2 = performance.now();
     const { mapWidth, mapHeight } = m.outputs;
-    const d = decide(scores[0], maps, mapWidth, mapHeight, {
+    const d = decide(score, map, mapWidth, mapHeight, {
       threshold: m.threshold.value,
       minRegionArea: this.settings.minRegionArea,
       maxRegions: this.settings.maxRegions,
@@ -310,7 +310,7 @@ export class CameraPipeline {
       jobId: armed?.jobId ?? this.job,
       seq: frame.seq,
       ok: d.ok,
-      score: scores[0],
+      score,
       threshold: m.threshold.value,
       normalizedScore: d.normalizedScore,
       regions: d.regions,
@@ -336,7 +336,13 @@ export class CameraPipeline {
       { resultId: verdict.resultId, seq: frame.seq, score: verdict.score, ok: d.ok },
       `camera ${cam}: ${d.ok ? 'OK' : 'NG'} ${verdict.score.toFixed(3)}`,
     );
-    this.publish(verdict, { image: prepared.image, map: maps, mapWidth, mapHeight });
+    const image = {
+      data: Buffer.from(view.buffer, view.byteOffset, view.byteLength),
+      width: m.input.width,
+      height: m.input.height,
+      channels: pixels.channels,
+    };
+    this.publish(verdict, { image, map, mapWidth, mapHeight });
     return verdict;
   }
 

@@ -2,15 +2,36 @@ import type { Logger } from 'pino';
 import { isInspectdError, messageOf } from '../core/errors.js';
 import type { InputSpec } from '../core/inputSpec.js';
 import { onceFor } from '../log/logger.js';
-import { decodeImageFile, toNormalizedChw } from './image.js';
+import { decodeImageFile, toNormalizedChw, type DecodedImage } from './image.js';
+import type { PixelBatch } from './frame.js';
 
-export interface ImageBatch {
+export interface ImageBatch<T> {
   /** Files in the batch, in tensor order. */
   files: string[];
-  /** [n,C,H,W] normalized, ready for the model. */
-  tensor: Float32Array;
+  /** The batch as the model takes it (see `asFloat`, `asPixels`). */
+  data: T;
   n: number;
 }
+
+/** How decoded images (all at the recipe's size) are packed into one batch. */
+export type Pack<T> = (images: readonly DecodedImage[], spec: InputSpec) => T;
+
+/** [n,C,H,W] normalized float: what a bare backbone takes (fit). */
+export const asFloat: Pack<Float32Array> = (images, spec) => {
+  const plane = spec.width * spec.height * spec.channels;
+  const out = new Float32Array(images.length * plane);
+  images.forEach((d, i) => toNormalizedChw(d, spec, out, i * plane));
+  return out;
+};
+
+/** [n,H,W,C] 8-bit: what a recipe with its pixel front takes. */
+export const asPixels: Pack<PixelBatch> = (images, spec) => ({
+  data: Buffer.concat(images.map((d) => d.data)),
+  n: images.length,
+  height: spec.height,
+  width: spec.width,
+  channels: spec.channels,
+});
 
 export interface SkippedImage {
   file: string;
@@ -22,16 +43,16 @@ export interface SkippedImage {
  * it (and recorded in `skipped`), never fatal: one bad file must not sink a fit or an evaluation.
  * The next batch is decoded while the caller runs the model on the current one.
  */
-export async function* imageBatches(
+export async function* imageBatches<T>(
   files: readonly string[],
   spec: InputSpec,
   batchSize: number,
   log: Logger,
   skipped: SkippedImage[],
-): AsyncGenerator<ImageBatch> {
+  pack: Pack<T>,
+): AsyncGenerator<ImageBatch<T>> {
   const once = onceFor(log);
-  const plane = spec.width * spec.height * spec.channels;
-  const decode = async (start: number): Promise<ImageBatch> => {
+  const decode = async (start: number): Promise<ImageBatch<T>> => {
     const chunk = files.slice(start, start + batchSize);
     const decoded = await Promise.all(
       chunk.map((f) =>
@@ -44,8 +65,7 @@ export async function* imageBatches(
       ),
     );
     const ok = decoded.flatMap((d, i) => (d ? [{ d, f: chunk[i] }] : []));
-    const tensor = new Float32Array(ok.length * plane);
-    ok.forEach(({ d, f }, i) => {
+    for (const { d, f } of ok) {
       const o = d.original;
       if (o.width !== spec.width || o.height !== spec.height) {
         once.info(
@@ -61,9 +81,15 @@ export async function* imageBatches(
           `images with ${o.channels} channel(s) are converted to ${spec.channels === 3 ? 'RGB' : 'gray'} (first: ${f})`,
         );
       }
-      toNormalizedChw(d, spec, tensor, i * plane);
-    });
-    return { files: ok.map((x) => x.f), tensor, n: ok.length };
+    }
+    return {
+      files: ok.map((x) => x.f),
+      data: pack(
+        ok.map((x) => x.d),
+        spec,
+      ),
+      n: ok.length,
+    };
   };
   let next = files.length ? decode(0) : undefined;
   for (let start = 0; next; start += batchSize) {

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InspectdError, messageOf } from '../core/errors.js';
 import type { InputSpec } from '../core/inputSpec.js';
+import { resizeLikeRecipe } from './resize.js';
 
 export interface DecodedImage {
   /** Interleaved RGB (or gray when `channels` is 1), 8 bits, at the recipe's input size. */
@@ -14,8 +15,9 @@ export interface DecodedImage {
 }
 
 /**
- * Reads an image file and brings it to the recipe's input: resized (bilinear, stretched to the exact size
- * as the reference PaDiM does), alpha dropped, gray converted to RGB when the model wants RGB.
+ * Reads an image file and brings it to the recipe's input: resized (linear, antialiased when it shrinks,
+ * stretched to the exact size as the reference PaDiM does), alpha dropped, gray converted to RGB when the
+ * model wants RGB.
  * Errors name the file and say what is wrong with it.
  */
 export async function decodeImageFile(file: string, spec: InputSpec): Promise<DecodedImage> {
@@ -37,29 +39,28 @@ export async function decodeImageFile(file: string, spec: InputSpec): Promise<De
   return decodeImage(await readFile(file), spec, file);
 }
 
-export interface RawLayout {
+/** An image decoded at its own size, in the recipe's channel count (alpha dropped, colour converted). */
+export interface NativeImage {
+  data: Buffer;
   width: number;
   height: number;
   channels: 1 | 3;
+  /** Channel count of the file before conversion, when asked for (it costs a second libvips call). */
+  fileChannels?: number;
 }
 
-/** Decodes an encoded image (PNG, JPEG...) or, with `raw`, takes packed pixels as they are. */
-export async function decodeImage(
+/** Decodes an encoded image (PNG, JPEG, TIFF...) at its own size, in the recipe's colour (gray or RGB). */
+export async function decodeNative(
   buf: Buffer,
   spec: InputSpec,
   label: string,
-  raw?: RawLayout,
-): Promise<DecodedImage> {
+  opts: { fileChannels?: boolean } = {},
+): Promise<NativeImage> {
   try {
-    if (raw && buf.length !== raw.width * raw.height * raw.channels) {
-      throw new Error(`${buf.length} bytes do not make ${raw.width}x${raw.height}x${raw.channels} pixels`);
-    }
     // failOn 'truncated' turns a half-written JPEG/PNG into an error instead of a gray-filled image.
-    const img = raw ? sharp(buf, { raw }) : sharp(buf, { failOn: 'truncated' });
-    // Raw frames state their layout; asking libvips would cost a thread-pool round trip per frame.
-    const meta = raw ?? (await img.metadata());
+    const img = sharp(buf, { failOn: 'truncated' });
+    const meta = opts.fileChannels ? await img.metadata() : undefined;
     const { data, info } = await img
-      .resize(spec.width, spec.height, { fit: 'fill', kernel: 'linear' })
       .removeAlpha()
       .toColourspace(spec.channels === 1 ? 'b-w' : 'srgb')
       .raw()
@@ -72,15 +73,30 @@ export async function decodeImage(
       width: info.width,
       height: info.height,
       channels: spec.channels,
-      original: { width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? 0 },
+      fileChannels: meta?.channels,
     };
   } catch (e) {
-    if (e instanceof InspectdError) throw e;
     throw new InspectdError(`image ${label} cannot be decoded: ${messageOf(e)}`, {
       subject: label,
       fix: 'the file is corrupt, truncated or not an image (JPEG, PNG, TIFF, WebP, BMP via sharp); replace or remove it',
     });
   }
+}
+
+/**
+ * Decodes an encoded image and brings it to the recipe's input size with the recipe graph's own resize
+ * (`resize.ts`), so files are seen as the daemon sees camera frames of the same size.
+ */
+export async function decodeImage(buf: Buffer, spec: InputSpec, label: string): Promise<DecodedImage> {
+  const img = await decodeNative(buf, spec, label, { fileChannels: true });
+  const data = await resizeLikeRecipe(img.data, img, spec);
+  return {
+    data,
+    width: spec.width,
+    height: spec.height,
+    channels: spec.channels,
+    original: { width: img.width, height: img.height, channels: img.fileChannels ?? 0 },
+  };
 }
 
 /** HWC uint8 -> normalized CHW float32, written at `offset` into a batch tensor. */

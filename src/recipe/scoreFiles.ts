@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RecipeModel } from './recipeModel.js';
-import { imageBatches, type SkippedImage } from '../preprocess/batches.js';
+import { asPixels, imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import type { Progress } from '../log/progress.js';
 
 export interface ScoredImage {
@@ -21,9 +21,16 @@ export async function scoreFiles(
   const { mapWidth, mapHeight } = model.manifest.outputs;
   const plane = mapWidth * mapHeight;
   let modelSeconds = 0;
-  for await (const batch of imageBatches(files, model.manifest.input, opts.batchSize, opts.log, skipped)) {
+  for await (const batch of imageBatches(
+    files,
+    model.manifest.input,
+    opts.batchSize,
+    opts.log,
+    skipped,
+    asPixels,
+  )) {
     const t0 = performance.now();
-    const { scores, maps } = await model.score(batch.tensor, batch.n);
+    const { scores, maps } = await model.score(batch.data);
     modelSeconds += (performance.now() - t0) / 1000;
     batch.files.forEach((file, i) => {
       scored.push({

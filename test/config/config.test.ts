@@ -32,7 +32,7 @@ describe('configuration', () => {
     expect(r.stderr).toMatch(/has 6 problem\(s\)/);
     expect(r.stderr).toMatch(/log\.level: got "loud"; allowed: one of fatal, error, warn, info/);
     expect(r.stderr).toMatch(
-      /inference\.providers: got \["tpu"\]; allowed: a non-empty list drawn from cuda, cpu/,
+      /inference\.providers: got \["tpu"\]; allowed: a non-empty list drawn from cuda, webgpu, cpu, each at most once/,
     );
     expect(r.stderr).toMatch(/inference\.threads: got -1; allowed: an integer from 0/);
     expect(r.stderr).toMatch(/fit\.eps: got 0; allowed: a number > 0/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { componentBoxes, labelComponents } from '../../src/core/components.js';
+import { componentBoxes, labelComponents, regionsAbove } from '../../src/core/components.js';
 import { InspectdError } from '../../src/core/errors.js';
 import { rng } from '../helpers/random.js';
 
@@ -151,5 +151,28 @@ describe('labelComponents', () => {
     expect(() => labelComponents(new Uint8Array(10), 3, 3)).toThrow(InspectdError);
     expect(() => labelComponents(new Uint8Array(0), 0, 0)).toThrow(InspectdError);
     expect(() => componentBoxes(new Int32Array([0, 2]), 2, 1, 1)).toThrow(InspectdError);
+  });
+});
+
+describe('regionsAbove (the decision regions in one pass)', () => {
+  it('finds the same components, boxes and areas as labelComponents + componentBoxes, with each peak', () => {
+    const next = rng(42);
+    for (const [w, h, fill] of [
+      [37, 23, 0.3],
+      [64, 64, 0.6],
+      [5, 90, 0.5],
+      [56, 56, 1],
+    ] as const) {
+      const values = Float32Array.from({ length: w * h }, () => next());
+      const threshold = 1 - fill;
+      const mask = Uint8Array.from(values, (v) => (v > threshold ? 1 : 0));
+      const { labels, count } = labelComponents(mask, w, h, 8);
+      const boxes = componentBoxes(labels, w, h, count);
+      const peaks = Array.from({ length: count }, () => -Infinity);
+      labels.forEach((l, i) => {
+        if (l) peaks[l - 1] = Math.max(peaks[l - 1], values[i]);
+      });
+      expect(regionsAbove(values, w, h, threshold)).toEqual(boxes.map((b, k) => ({ ...b, peak: peaks[k] })));
+    }
   });
 });

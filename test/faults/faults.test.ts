@@ -3,8 +3,11 @@ import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
+import pino from 'pino';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
+import { SimSource } from '../../src/sources/sim/simSource.js';
 import { ROOT } from '../helpers/paths.js';
 import { freePort, subscriber, waitFor } from '../helpers/peers.js';
 import {
@@ -292,9 +295,28 @@ describe('fault injection: load', () => {
   it('3x overload for a minute: memory stays flat, the line says it is degraded (overload)', async () => {
     const journal = journalFile();
     const http = await freePort();
+    // A camera that is never the bottleneck: a looping replay of large PNG frames (reading a file costs little;
+    // decoding, resizing and inference are the pipeline's work). The sim renders on the daemon's own thread,
+    // which costs more than inspecting its frames, so it cannot overload the pipeline.
+    const frames = tempDir('overload-frames');
+    const sim = new SimSource({
+      id: 'x',
+      options: { width: 1024, height: 1024, fps: 0, defectRate: 0.3, seed: 5, count: 12 },
+      log: pino({ level: 'silent' }),
+    });
+    for await (const f of sim.frames())
+      await sharp(f.data, { raw: { width: 1024, height: 1024, channels: 3 } })
+        .png()
+        .toFile(path.join(frames, `f${String(f.seq).padStart(3, '0')}.png`));
+    // The probe waits for the pipeline (its pace is what inspection can do); under overload, frames delivered
+    // while the pipeline is busy are dropped, as from a live camera.
+    const replay = (fps: number) => ({
+      source: { type: 'folder', dir: frames, mode: 'replay', fps, loop: true },
+      queue: { size: 4, policy: fps === 0 ? 'wait' : 'drop-oldest' },
+    });
     // How fast this machine inspects: a run as fast as it can, counted.
     const probe = await runningDaemon(
-      faultConfig({ mqttUrl: broker.url, journal, httpPort: http, fps: 0 }),
+      faultConfig({ mqttUrl: broker.url, journal, httpPort: http, camera: replay(0) }),
       journal,
       http,
     );
@@ -312,7 +334,7 @@ describe('fault injection: load', () => {
 
     const fps = Math.ceil(3 * rate);
     const d = await runningDaemon(
-      faultConfig({ mqttUrl: broker.url, journal, httpPort: http, fps }),
+      faultConfig({ mqttUrl: broker.url, journal, httpPort: http, camera: replay(fps) }),
       journal,
       http,
     );

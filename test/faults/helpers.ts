@@ -50,6 +50,8 @@ export function faultConfig(o: {
   fps?: number;
   archive?: string;
   extra?: Record<string, unknown>;
+  /** Camera settings instead of the sim's (source, queue). */
+  camera?: Record<string, unknown>;
 }): string {
   return demoConfig(
     {
@@ -60,7 +62,9 @@ export function faultConfig(o: {
       shutdownTimeoutSec: 10,
       ...o.extra,
     },
-    { source: { type: 'sim', width: 128, height: 128, fps: o.fps ?? 20, defectRate: 0.3, seed: 5 } },
+    o.camera ?? {
+      source: { type: 'sim', width: 128, height: 128, fps: o.fps ?? 20, defectRate: 0.3, seed: 5 },
+    },
   );
 }
 

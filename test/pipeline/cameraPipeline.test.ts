@@ -78,9 +78,9 @@ describe('camera pipeline', () => {
     );
     let calls = 0;
     const flaky = Object.create(real) as RecipeModel;
-    flaky.score = async (t, n) => {
+    flaky.inspect = async (frame) => {
       if (++calls === 2) throw new Error('CUDA error: an illegal memory access');
-      return real.score(t, n);
+      return real.inspect(frame);
     };
     const sink = collector();
     const metrics = new Metrics();

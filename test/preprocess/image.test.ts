@@ -13,7 +13,7 @@ const spec: InputSpec = {
   channels: 3,
   mean: [0.485, 0.456, 0.406],
   std: [0.229, 0.224, 0.225],
-  resize: 'stretch-bilinear',
+  resize: 'stretch-linear-front',
 };
 
 const solid = (channels: 1 | 3 | 4, w = 20, h = 10): Promise<Buffer> =>
