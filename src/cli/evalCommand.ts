@@ -1,12 +1,16 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { int, nonEmpty, text } from '../core/settings.js';
 import { evaluateRecipe } from '../eval/evaluate.js';
+import { writeSyntheticSet } from '../eval/syntheticSet.js';
+import { listImages } from '../preprocess/imageFiles.js';
+import type { Manifest } from '../recipe/manifest.js';
 import { writeOverlays } from '../eval/overlays.js';
 import { formatTable, toJsonReport } from '../eval/report.js';
 import { readManifest } from '../recipe/manifest.js';
 import { ensureWritableDir } from '../recipe/outputDir.js';
-import { commandContext, commandUsage, readCommandFlags } from './common.js';
+import { commandContext, commandUsage, readCommandFlags, usageError } from './common.js';
 import { flags, withDefaults } from '../core/flags.js';
 
 const EVAL_FLAGS = flags({
@@ -16,7 +20,27 @@ const EVAL_FLAGS = flags({
     required: true,
     value: 'DIR',
   },
-  dataset: { doc: 'dataset in MVTec layout', format: nonEmpty('a folder'), required: true, value: 'DIR' },
+  dataset: { doc: 'dataset in MVTec layout', format: nonEmpty('a folder'), value: 'DIR' },
+  synthetic: {
+    doc: "instead of --dataset: N synthetic defects (texture, cut-and-paste, scratch, dent) on the recipe's own good images; half of them stay good",
+    format: int(1, 100000),
+    value: 'N',
+  },
+  images: {
+    doc: "with --synthetic: the good images (default: the recipe's held-out images if it was fitted with --holdout, else its training folder)",
+    format: nonEmpty('a folder'),
+    value: 'DIR',
+  },
+  keep: {
+    doc: 'with --synthetic: write the set here (MVTec layout) and keep it, e.g. to train on it',
+    format: nonEmpty('a folder'),
+    value: 'DIR',
+  },
+  seed: {
+    doc: 'with --synthetic: which images and defects (same seed, same set)',
+    format: int(0),
+    value: 'S',
+  },
   json: {
     doc: 'also write the report as JSON (metrics as fractions in [0,1])',
     format: text(),
@@ -34,7 +58,9 @@ const EVAL_FLAGS = flags({
 export const EVAL_USAGE = commandUsage(
   'eval',
   `  Scores the test images of a dataset in MVTec layout (test/good, test/<defect>, ground_truth/<defect>/<stem>_mask.png)
-  and prints image AUROC, pixel AUROC, AU-PRO, F1 and the confusion matrix at the recipe's threshold, per defect type.`,
+  and prints image AUROC, pixel AUROC, AU-PRO, F1 and the confusion matrix at the recipe's threshold, per defect type.
+  With --synthetic N instead of --dataset, the set is made from the category's own good images with synthetic
+  defects: a validation set that needs no defective parts.`,
   EVAL_FLAGS,
 );
 
@@ -42,11 +68,41 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const given = readCommandFlags(argv, EVAL_FLAGS, EVAL_USAGE);
   const { config, log, session } = commandContext(given.config);
   const v = withDefaults(EVAL_FLAGS, given, config);
+  if ((v.dataset === undefined) === (v.synthetic === undefined)) {
+    throw usageError(
+      [
+        v.dataset === undefined
+          ? 'eval needs --dataset DIR or --synthetic N'
+          : '--dataset and --synthetic exclude each other',
+      ],
+      EVAL_USAGE,
+    );
+  }
+  for (const k of ['images', 'keep', 'seed'] as const)
+    if (v.synthetic === undefined && v[k] !== undefined)
+      throw usageError([`--${k} goes with --synthetic`], EVAL_USAGE);
   const manifest = await readManifest(v.recipe);
   // Check output places before the long run, not after it.
   if (v.json) await ensureWritableDir(path.dirname(path.resolve(v.json)), 'JSON report folder');
   if (v.overlays) await ensureWritableDir(v.overlays, 'overlay folder');
-  const result = await evaluateRecipe(v.recipe, v.dataset, { batchSize: v.batchSize, session, log });
+  let dataset = v.dataset;
+  if (v.synthetic !== undefined) {
+    const out = v.keep ?? (await mkdtemp(path.join(os.tmpdir(), 'inspectd-synthetic-')));
+    if (v.keep) await ensureWritableDir(out, 'synthetic set folder');
+    await writeSyntheticSet({
+      images: await syntheticBases(manifest, v.images, log),
+      count: v.synthetic,
+      seed: v.seed ?? 1,
+      out,
+      log,
+    });
+    dataset = out;
+  }
+  const result = await evaluateRecipe(v.recipe, dataset!, { batchSize: v.batchSize, session, log }).finally(
+    async () => {
+      if (v.synthetic !== undefined && !v.keep) await rm(dataset!, { recursive: true, force: true });
+    },
+  );
   process.stdout.write(`${formatTable(result)}\n`);
   if (v.json) {
     await writeFile(v.json, JSON.stringify(toJsonReport(result), null, 2) + '\n');
@@ -63,4 +119,23 @@ export async function evalCommand(argv: string[]): Promise<number> {
     log.info({ dir: v.overlays, count: files.length }, `${files.length} overlays written to ${v.overlays}`);
   }
   return 0;
+}
+
+/**
+ * The good images a synthetic set is made from: the given folder; else the recipe's held-out images (never
+ * fitted on); else its training folder, with a warning that its good images then score lower than new parts.
+ */
+async function syntheticBases(
+  manifest: Manifest,
+  dir: string | undefined,
+  log: ReturnType<typeof commandContext>['log'],
+): Promise<string[]> {
+  if (dir) return listImages(dir, 'good image folder');
+  const { trainImages, holdoutImages } = manifest.provenance;
+  if (holdoutImages?.length) return holdoutImages.map((n) => path.join(trainImages.dir, n));
+  log.warn(
+    { dir: trainImages.dir },
+    `recipe ${manifest.name} was fitted on every image of ${trainImages.dir}: its good images score lower than new parts would, so the false-alarm side looks better than it is; fit with --holdout F, or pass --images DIR with good images it has not seen`,
+  );
+  return listImages(trainImages.dir, 'training image folder');
 }
