@@ -3,9 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { int, nonEmpty, text } from '../core/settings.js';
 import { evaluateRecipe } from '../eval/evaluate.js';
-import { writeSyntheticSet } from '../eval/syntheticSet.js';
-import { listImages } from '../preprocess/imageFiles.js';
-import type { Manifest } from '../recipe/manifest.js';
+import { syntheticBases, writeSyntheticSet } from '../eval/syntheticSet.js';
 import { writeOverlays } from '../eval/overlays.js';
 import { formatTable, toJsonReport } from '../eval/report.js';
 import { readManifest } from '../recipe/manifest.js';
@@ -119,23 +117,4 @@ export async function evalCommand(argv: string[]): Promise<number> {
     log.info({ dir: v.overlays, count: files.length }, `${files.length} overlays written to ${v.overlays}`);
   }
   return 0;
-}
-
-/**
- * The good images a synthetic set is made from: the given folder; else the recipe's held-out images (never
- * fitted on); else its training folder, with a warning that its good images then score lower than new parts.
- */
-async function syntheticBases(
-  manifest: Manifest,
-  dir: string | undefined,
-  log: ReturnType<typeof commandContext>['log'],
-): Promise<string[]> {
-  if (dir) return listImages(dir, 'good image folder');
-  const { trainImages, holdoutImages } = manifest.provenance;
-  if (holdoutImages?.length) return holdoutImages.map((n) => path.join(trainImages.dir, n));
-  log.warn(
-    { dir: trainImages.dir },
-    `recipe ${manifest.name} was fitted on every image of ${trainImages.dir}: its good images score lower than new parts would, so the false-alarm side looks better than it is; fit with --holdout F, or pass --images DIR with good images it has not seen`,
-  );
-  return listImages(trainImages.dir, 'training image folder');
 }

@@ -17,3 +17,22 @@ export interface InputSpec {
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** A recipe's input size as `fit --size` takes it: "N" (square) or "WxH". */
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Smallest and largest side `fit --size` accepts, in pixels. */
+export const SIZE_RANGE = { min: 32, max: 4096 } as const;
+
+/** "224" -> 224x224, "448x224" -> width 448, height 224; undefined when it is neither or out of range. */
+export function parseSize(text: unknown): Size | undefined {
+  const m = typeof text === 'number' ? [String(text), String(text)] : /^(\d+)(?:x(\d+))?$/.exec(String(text));
+  if (!m) return undefined;
+  const width = Number(m[1]);
+  const height = Number(m[2] ?? m[1]);
+  const ok = (v: number) => Number.isInteger(v) && v >= SIZE_RANGE.min && v <= SIZE_RANGE.max;
+  return ok(width) && ok(height) ? { width, height } : undefined;
+}

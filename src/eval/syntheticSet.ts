@@ -4,6 +4,8 @@ import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
 import { mulberry32 } from '../core/random.js';
+import { listImages } from '../preprocess/imageFiles.js';
+import type { Manifest } from '../recipe/manifest.js';
 import { GOOD } from './dataset.js';
 import { SYNTHETIC_KINDS, synthesizeDefect, type Rgb } from './synthetic.js';
 
@@ -76,4 +78,23 @@ export async function writeSyntheticSet(o: SyntheticSetOptions): Promise<{ good:
     `synthetic set in ${o.out}: ${good.length} good images, ${o.count} synthetic defects (${SYNTHETIC_KINDS.join(', ')})`,
   );
   return { good: good.length, defects: o.count };
+}
+
+/**
+ * The good images a synthetic set is made from: the given folder; else the recipe's held-out images (never
+ * fitted on); else its training folder, with a warning that its good images then score lower than new parts.
+ */
+export async function syntheticBases(
+  manifest: Manifest,
+  dir: string | undefined,
+  log: Logger,
+): Promise<string[]> {
+  if (dir) return listImages(dir, 'good image folder');
+  const { trainImages, holdoutImages } = manifest.provenance;
+  if (holdoutImages?.length) return holdoutImages.map((n) => path.join(trainImages.dir, n));
+  log.warn(
+    { dir: trainImages.dir },
+    `recipe ${manifest.name} was fitted on every image of ${trainImages.dir}: its good images score lower than new parts would, so the false-alarm side looks better than it is; fit with --holdout F, or pass --images DIR with good images it has not seen`,
+  );
+  return listImages(trainImages.dir, 'training image folder');
 }

@@ -1,3 +1,4 @@
+import { parseSize } from '../core/inputSpec.js';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
 import type { GraphOutput } from '../onnx/compose.js';
@@ -17,8 +18,8 @@ import {
 export type AutoencoderFitOptions = Omit<FitBaseOptions, 'backbone' | 'layers' | 'size'> & {
   /** The ONNX model the training script wrote. */
   model: string;
-  /** Input size; the model's own (metadata inspectd.size) when left out. */
-  size?: number;
+  /** Input size (N or WxH); the model's own (metadata inspectd.size, square) when left out. */
+  size?: string;
 };
 
 export type AutoencoderMethod = 'hybrid' | 'multilevel';
@@ -57,14 +58,15 @@ export async function startAutoencoderFit(
     });
   }
   const trained = Number(meta['inspectd.size']);
-  if (o.size !== undefined && o.size !== trained) {
+  const asked = o.size === undefined ? undefined : parseSize(o.size);
+  if (asked && (asked.width !== trained || asked.height !== trained)) {
     throw new InspectdError(`--size ${o.size} differs from the size the model was trained at (${trained})`, {
       subject: '--size',
       value: o.size,
       fix: `leave --size out (it defaults to ${trained}) or retrain at ${o.size}`,
     });
   }
-  const base: FitBaseOptions = { ...o, size: trained, backbone: o.model, layers };
+  const base: FitBaseOptions = { ...o, size: String(trained), backbone: o.model, layers };
   return { start: await startFit(base, log, advice(o)), base };
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
-import type { InputSpec } from '../core/inputSpec.js';
+import { parseSize, type InputSpec } from '../core/inputSpec.js';
 import { VERSION } from '../core/version.js';
 import { inspectBackbone, type BackboneInfo } from '../inference/backbone.js';
 import { RecipeModel } from '../recipe/recipeModel.js';
@@ -34,7 +34,8 @@ export interface FitBaseOptions {
   method: string;
   backbone: string;
   layers: string[];
-  size: number;
+  /** N or WxH (`parseSize`). */
+  size: string;
   images: string;
   out: string;
   name: string;
@@ -100,11 +101,12 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
       `${holdout.length} of ${all.length} good images held out for the threshold (every ${(all.length / holdout.length).toFixed(1)}th in name order); the method learns from the other ${files.length}`,
     );
   }
-  const bb = await inspectBackbone(o.backbone, o.layers, { width: o.size, height: o.size }, o.session, log);
+  const size = parseSize(o.size)!;
+  const bb = await inspectBackbone(o.backbone, o.layers, size, o.session, log);
   const input: InputSpec = {
     name: bb.inputName,
-    width: o.size,
-    height: o.size,
+    width: size.width,
+    height: size.height,
     channels: 3,
     mean: bb.mean,
     std: bb.std,
@@ -216,7 +218,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
     r.head,
     [
       { name: SCORE_OUTPUT, dims: ['N'] },
-      { name: MAP_OUTPUT, dims: ['N', 1, o.size, o.size] },
+      { name: MAP_OUTPUT, dims: ['N', 1, input.height, input.width] },
     ],
     {
       'inspectd.kind': 'recipe',
@@ -235,7 +237,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
     name: o.name,
     method: o.method,
     input,
-    outputs: { score: SCORE_OUTPUT, map: MAP_OUTPUT, mapWidth: o.size, mapHeight: o.size },
+    outputs: { score: SCORE_OUTPUT, map: MAP_OUTPUT, mapWidth: input.width, mapHeight: input.height },
     model: {
       file: MODEL_FILE,
       files: written,

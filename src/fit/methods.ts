@@ -10,6 +10,7 @@ import { fitMultilevel } from './fitMultilevel.js';
 import { fitNearestPatch, NEAREST_PATCH_DEFAULTS as NP } from './fitNearestPatch.js';
 import { fitWithRefit, type RefitOptions } from './refit.js';
 import type { fitSettings } from './settings.js';
+import { parseSize, SIZE_RANGE } from '../core/inputSpec.js';
 
 /*
  * The methods of `inspectd fit --method NAME`, a row each: what the recipe scores, the method's flags (declared
@@ -87,7 +88,11 @@ const refitting = <O extends RefitOptions>(
   log: Logger,
 ): Promise<Manifest> => (o.refit ? fitWithRefit(o, fit, log) : fit(o, log));
 
-const SIZE = int(32, 4096);
+const SIZE = custom<string>(
+  `N (square) or WxH, each side from ${SIZE_RANGE.min} to ${SIZE_RANGE.max} pixels, e.g. 224 or 448x224`,
+  'string',
+  (v) => parseSize(v) !== undefined,
+);
 
 /** The methods that score the features of a pretrained backbone. */
 const BACKBONE_FLAGS = {
@@ -102,7 +107,12 @@ const BACKBONE_FLAGS = {
     required: true,
     value: 'NAME,...',
   },
-  size: { doc: 'input size in pixels (square), e.g. 224', format: SIZE, required: true, value: 'N' },
+  size: {
+    doc: 'input size in pixels: N (square) or WxH, e.g. 224, or 448x224 for parts twice as wide as tall (keeps their aspect)',
+    format: SIZE,
+    required: true,
+    value: 'N|WxH',
+  },
 } as const;
 
 const gaussian = method({
@@ -211,7 +221,7 @@ const autoencoder = (
       size: {
         doc: 'input size in pixels; default the size the model was trained at',
         format: SIZE,
-        value: 'N',
+        value: 'N|WxH',
       },
     },
     run: (o, log) => refitting(o, fit, log),

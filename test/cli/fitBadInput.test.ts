@@ -140,6 +140,8 @@ describe('fit with bad input', () => {
     expect(missing.stderr).toMatch(/missing --backbone, --layers, --size, --images, --out/);
     const size = await runCli(fitArgs(good, '/tmp/x').map((a) => (a === '64' ? 'big' : a)));
     expect(size.code).toBe(2);
-    expect(size.stderr).toMatch(/--size: got "big"; allowed: an integer from 32 to 4096/);
+    expect(size.stderr).toMatch(
+      /--size: got "big"; allowed: N \(square\) or WxH, each side from 32 to 4096 pixels/,
+    );
   });
 });

@@ -45,7 +45,7 @@ export function logLines(stderr: string): { level: number; msg: string; [k: stri
 export function gaussianFitArgs(o: {
   backbone: string;
   layers: string;
-  size: number;
+  size: number | string;
   images: string;
   out: string;
   extra?: string[];
