@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Install only when node_modules is older than the lockfile, build only when a source is newer than the build:
 # a re-run starts at once, and nothing is rewritten under a running copy (the test suite runs this script).
-[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+# onnxruntime-node's install step would download its CUDA provider from the internet: not needed for the demo.
+[ node_modules/.package-lock.json -nt package-lock.json ] || ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 if [ ! -f dist/cli/main.js ] || [ -n "$(find src package.json tsconfig.json -newer dist/cli/main.js -print -quit)" ]; then
   npm run build --silent
 fi

@@ -138,7 +138,7 @@ if [ -z "$ARCHIVE" ]; then
   [ "$DEST" = "$ORT_PKG/bin/napi-v6/linux/x64" ] ||
     die "--dest works with --archive only: onnxruntime-node's installer writes into its own folder" 2
   say "downloading the CUDA 12 provider for onnxruntime $VERSION (NuGet $NUPKG, via onnxruntime-node's installer)"
-  # The flag the installer reads; set in the environment, it wins over .npmrc's onnxruntime-node-install=skip.
+  # The flag onnxruntime-node's installer reads (the project's installs set it to skip).
   if ! (cd "$ORT_PKG" && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js); then
     echo "install-cuda-provider: the download failed (no internet, or nuget.org blocked). Offline instead:" >&2
     bring >&2

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs inspectd as a systemd service on Debian/Ubuntu, from a built checkout (npm ci && npm run build).
+# Installs inspectd as a systemd service on Debian/Ubuntu, from a built checkout
+# (ONNXRUNTIME_NODE_INSTALL=skip npm ci && npm run build).
 #
 #   sudo bash scripts/install.sh [--prefix /opt/inspectd] [--no-start] [--destdir DIR]
 #
@@ -82,7 +83,7 @@ fi
 
 # --- What we install from, and with ---
 for f in dist/cli/main.js package.json node_modules config/default.json systemd/inspectd.service; do
-  [ -e "$SRC/$f" ] || die "$SRC/$f is missing: build first (npm ci && npm run build)"
+  [ -e "$SRC/$f" ] || die "$SRC/$f is missing: build first (ONNXRUNTIME_NODE_INSTALL=skip npm ci && npm run build)"
 done
 NODE_BIN="$(command -v node || true)"
 [ -n "$NODE_BIN" ] || die "node is not on PATH: install Node.js >= 20.9 (e.g. the nodesource or Debian package)"

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { oneOf } from '../core/settings.js';
 import { COMMON_FLAGS, commonProblems, fitMethods, type FitRun } from '../fit/methods.js';
+import { stageDir } from '../recipe/outputDir.js';
 import { commandContext, parseCommandArgs, usageError } from './common.js';
 import {
   flagList,
@@ -74,6 +75,14 @@ export async function fitCommand(argv: string[]): Promise<number> {
   };
   const refused = [...commonProblems(o), ...(m.check?.(o, given) ?? [])];
   if (refused.length) throw usageError(refused, fitUsage(name));
-  await m.run(o, log);
+  const staged = await stageDir(v.out, 'output folder');
+  try {
+    await m.run({ ...o, out: staged.dir }, log);
+  } catch (e) {
+    await staged.abandon();
+    throw e;
+  }
+  const final = await staged.commit();
+  log.info({ recipe: o.name, dir: final }, `recipe ${o.name} is in ${final}`);
   return 0;
 }

@@ -276,7 +276,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
   await writeManifest(o.out, manifest);
   log.info(
     { threshold: calibration.max, calibration, timings: r.timings.seconds },
-    `recipe ${o.name} written to ${o.out}: threshold ${calibration.max.toFixed(4)} (the highest of ${calibration.n} ${holdout.length ? 'held-out' : 'training'} good images${preset ? ', scored by the fit without them' : ''})`,
+    `recipe ${o.name} fitted: threshold ${calibration.max.toFixed(4)} (the highest of ${calibration.n} ${holdout.length ? 'held-out' : 'training'} good images${preset ? ', scored by the fit without them' : ''})`,
   );
   return manifest;
 }

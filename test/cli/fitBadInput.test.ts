@@ -122,6 +122,27 @@ describe('fit with bad input', () => {
     expect(r.stderr).toMatch(/has 5 usable good images; a stable per-position covariance needs at least 16/);
   });
 
+  it('a failed fit leaves nothing behind, and an older recipe in the folder stays whole', async () => {
+    const { existsSync, mkdirSync, readdirSync } = await import('node:fs');
+    const parent = tempDir('fit-fail');
+    const fresh = path.join(parent, 'new-recipe');
+    const r = await runCli(fitArgs(good, fresh).map((a) => (a === LAYERS ? 'no_such_level' : a)));
+    expectCleanFailure(r);
+    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+
+    const old = path.join(parent, 'old-recipe');
+    const ok = await runCli(fitArgs(good, old));
+    expect(ok.code, ok.stderr).toBe(0);
+    const before = readFileSync(path.join(old, 'manifest.json'), 'utf8');
+    const few = path.join(parent, 'few');
+    mkdirSync(few);
+    for (const n of readdirSync(good).slice(0, 3)) copyFileSync(path.join(good, n), path.join(few, n));
+    expectCleanFailure(await runCli(fitArgs(few, old)));
+    expect(readFileSync(path.join(old, 'manifest.json'), 'utf8')).toBe(before);
+    expect(readdirSync(parent).sort()).toEqual(['few', 'old-recipe']);
+  });
+
   it('an unwritable output folder: error before any work is done', async () => {
     const file = path.join(tempDir('blocked'), 'a-file');
     writeFileSync(file, '');
