@@ -56,4 +56,30 @@ describe('decision', () => {
     expect(d.ok).toBe(true);
     expect(d.regions).toHaveLength(1);
   });
+
+  it('an NG verdict always names where: the highest-peak region however small, else the area of the map maximum', () => {
+    const p = { threshold: 5, minRegionArea: 4, maxRegions: 10 };
+    // One pixel above the threshold: smaller than minRegionArea, still reported for an NG.
+    const small = decide(6, map([[4, 2, 6]]), W, H, p);
+    expect(small.ok).toBe(false);
+    expect(small.regions).toEqual([{ x: 4, y: 2, width: 1, height: 1, area: 1, peak: 6 }]);
+    // The same map on an OK frame: small regions are noise and stay out.
+    expect(decide(4, map([[4, 2, 6]]), W, H, p).regions).toEqual([]);
+    // An image score above the threshold while the map never crosses it: the area around the map's maximum.
+    const quiet = decide(
+      7,
+      map([
+        [6, 6, 3],
+        [7, 6, 2.9],
+      ]),
+      W,
+      H,
+      p,
+    );
+    expect(quiet.regions).toEqual([{ x: 6, y: 6, width: 2, height: 1, area: 2, peak: 3 }]);
+    // A flat map: the whole of it.
+    expect(decide(7, map([]), W, H, p).regions).toEqual([
+      { x: 0, y: 0, width: W, height: H, area: W * H, peak: 1 },
+    ]);
+  });
 });
