@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { loadSession, ort, type SessionOptions } from '../inference/session.js';
 import { Progress } from '../log/progress.js';
 import { appendHead, type GraphOutput } from '../onnx/compose.js';
 import type { GraphBuilder } from '../onnx/graphBuilder.js';
-import { writeModel } from '../onnx/modelFile.js';
+import { encodeModel, writeModel } from '../onnx/modelFile.js';
 import type { ValueInfoProto } from '../onnx/proto.js';
 import { asFloat, imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import { listImages } from '../preprocess/imageFiles.js';
@@ -151,7 +151,7 @@ export function tooFewImages(
 
 /**
  * Runs the backbone with a fit-time head (`outputs` from `head`) over every good image in batches, calling
- * `onBatch` with each batch's outputs. The temporary model lives in the output folder only while it loads.
+ * `onBatch` with each batch's outputs. The fit-time model goes to onnxruntime as bytes, never to disk.
  * Unreadable images are skipped and recorded in `skipped`.
  */
 export async function streamBatches(
@@ -167,9 +167,8 @@ export async function streamBatches(
   const { bb, input, files } = start;
   const model = appendHead(bb.model, head, outputs, { 'inspectd.kind': 'fit' });
   model.graph!.input!.push(...extraInputs);
-  const tmp = path.join(o.out, `.fit-${process.pid}.onnx`);
-  writeModel(model, tmp, { externalAboveBytes: Number.POSITIVE_INFINITY });
-  const { session } = await loadSession(tmp, o.session, log).finally(() => rm(tmp, { force: true }));
+  const label = `${o.backbone} with the ${o.method} fit head`;
+  const { session } = await loadSession(encodeModel(model, label), o.session, log, label);
   const progress = new Progress('features', files.length, log);
   try {
     for await (const batch of imageBatches(files, input, o.batchSize, log, skipped, asFloat)) {
