@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Throughput and latency of each execution provider on real recipes, as one Markdown table (docs/gpu.md
 // "Measured"). Per provider (cuda, webgpu, then cpu as the reference; one skipped says why in its row), per
-// recipe (the demo, and a MobileNetV2 Gaussian recipe fitted on the fly), per batch size: camera frames at the
-// recipe's size as 8-bit RGB, the way the daemon feeds them (the graph normalizes on the device), warmed up
-// first; frames/s and the p50 and p99 of one batch's latency. Run it through scripts/gpu-check.sh.
+// recipe (the demo, and a MobileNetV2 Gaussian recipe fitted on the fly), per frame size, per batch size:
+// camera frames as 8-bit RGB, the way the daemon feeds them (the graph resizes and normalizes on the device),
+// warmed up first; frames/s and the p50 and p99 of one batch's latency. Run it through scripts/gpu-check.sh.
 //
 //   node scripts/gpu-check.mjs [--quick] [--batches 1,8,32] [--providers cuda,webgpu,cpu] [--recipes demo,mobilenet]
-//                              [--out FILE]
+//                              [--frames recipe,1920x1200] [--mobilenet-recipe DIR] [--out FILE]
 //   --quick   few iterations, a 32-image fit, batches above 8 skipped on a software renderer: the table in
 //           under two minutes on a CPU-only box (lavapipe is slow)
+//   --frames  frame sizes fed to each recipe: "recipe" (its own input size, no resize) and/or WxH camera frames
+//           that the graph resizes (default: recipe)
+//   --mobilenet-recipe  use this fitted MobileNetV2 recipe instead of fitting one (a slow box, or no images)
 //   --out     also write the table (with its header lines) to FILE
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -44,6 +47,8 @@ try {
       batches: { type: 'string', default: '1,8,32' },
       providers: { type: 'string', default: 'cuda,webgpu,cpu' },
       recipes: { type: 'string', default: 'demo,mobilenet' },
+      frames: { type: 'string', default: 'recipe' },
+      'mobilenet-recipe': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -73,16 +78,30 @@ const recipes = listArg(
   (r) => ['demo', 'mobilenet'].includes(r),
   'demo, mobilenet',
 );
+const frameSizes = listArg(
+  '--frames',
+  args.frames,
+  (f) => f === 'recipe' || /^\d{1,5}x\d{1,5}$/.test(f),
+  'recipe or WxH, e.g. 1920x1200',
+);
 // cpu is the reference every other row is read against: always measured, last.
 const order = [...providers.filter((p) => p !== 'cpu'), 'cpu'];
-const iterations = args.quick ? { warm: 1, min: 3, seconds: 0 } : { warm: 5, min: 30, seconds: 3 };
+// At least `min` runs and `seconds` of them: a fast row gets many runs for its p99, a slow one (a big batch of
+// camera frames on the CPU) stays within seconds.
+const iterations = args.quick ? { warm: 1, min: 3, seconds: 0 } : { warm: 3, min: 10, seconds: 3 };
 const log = pino({ level: 'silent' });
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'inspectd-gpu-check-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 const recipeDirs = {};
-for (const r of recipes) recipeDirs[r] = r === 'demo' ? path.join(root, 'models', 'demo') : fitMobilenet();
+for (const r of recipes)
+  recipeDirs[r] =
+    r === 'demo'
+      ? path.join(root, 'models', 'demo')
+      : args['mobilenet-recipe']
+        ? path.resolve(args['mobilenet-recipe'])
+        : fitMobilenet();
 
 const rows = [];
 for (const provider of order) {
@@ -101,25 +120,30 @@ for (const provider of order) {
       rows.push({ provider, recipe: r, note: `failed: ${reason || e.message}` });
       continue;
     }
-    const { width, height } = model.manifest.input;
-    const frames = await simFrames(width, height, Math.max(...batches));
+    const input = model.manifest.input;
     const software = providerKinds[provider].software?.(thisHost());
-    for (const n of batches) {
-      // A software renderer needs seconds per large batch: --quick keeps to what shows the trend.
-      if (args.quick && software && n > 8) {
-        rows.push({
-          provider,
-          recipe: r,
-          frame: `${width}x${height}`,
-          batch: n,
-          note: `not run with --quick on ${software} (too slow)`,
-        });
-        continue;
+    for (const size of frameSizes) {
+      const [width, height] = size === 'recipe' ? [input.width, input.height] : size.split('x').map(Number);
+      const frame = `${width}x${height}${size === 'recipe' ? '' : ` → ${input.width}x${input.height}`}`;
+      const frames = await simFrames(width, height, Math.max(...batches));
+      for (const n of batches) {
+        // A software renderer needs seconds per large batch: --quick keeps to what shows the trend.
+        if (args.quick && software && n > 8) {
+          rows.push({
+            provider,
+            recipe: r,
+            frame,
+            batch: n,
+            note: `not run with --quick on ${software} (too slow)`,
+          });
+          continue;
+        }
+        const t = await time(model, pack(frames, n, width, height));
+        rows.push({ provider, recipe: r, frame, batch: n, ...t, note: software ?? '' });
+        process.stderr.write(
+          `gpu-check: ${provider} ${r} ${frame} batch ${n}: ${t.fps.toFixed(1)} frames/s\n`,
+        );
       }
-      const batch = pack(frames, n, width, height);
-      const t = await time(model, batch);
-      rows.push({ provider, recipe: r, frame: `${width}x${height}`, batch: n, ...t, note: software ?? '' });
-      process.stderr.write(`gpu-check: ${provider} ${r} batch ${n}: ${t.fps.toFixed(1)} frames/s\n`);
     }
     await model.close();
   }
@@ -131,7 +155,7 @@ const header = [
   `onnxruntime-node ${ortVersion()}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   args.quick
     ? '--quick: 1 warm-up and 3 timed runs per row: indicative only'
-    : `per row: ${iterations.warm} warm-up runs, then at least ${iterations.min} timed runs and ${iterations.seconds} s`,
+    : `per row: ${iterations.warm} warm-up runs, then timed runs for at least ${iterations.min} runs and ${iterations.seconds} s`,
   '',
 ];
 const table = [
@@ -156,7 +180,7 @@ async function time(model, batch) {
   const start = performance.now();
   while (
     ms.length < iterations.min ||
-    (performance.now() - start < iterations.seconds * 1000 && ms.length < 2000)
+    (performance.now() - start < iterations.seconds * 1000 && ms.length < 5000)
   ) {
     const t0 = performance.now();
     await model.score(batch);
