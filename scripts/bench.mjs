@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: inspectd's fit and eval beside the reference PaDiM (../shared/tools/padim_reference.py) on the
 // same data in the same command, reported as ratios (this machine's speed cancels out); the nearest-patch
-// recipe (README's settings) beside the Gaussian one in the same run. Peak memory of each
+// recipe (docs/recipes.md settings) beside the Gaussian one in the same run. Peak memory of each
 // process from getrusage(RUSAGE_CHILDREN) via a tiny Python wrapper.
 // Usage: node scripts/bench.mjs [dataset ...]   (default: magnetic_tile mpdd_metal_plate)
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,8 @@ const shared = process.env.INSPECTD_SHARED ?? path.resolve(root, '..', 'shared')
 const python = process.env.INSPECTD_PYTHON ?? '/usr/bin/python3';
 const cli = path.join(root, 'dist', 'cli', 'main.js');
 const out = path.join(root, 'var', 'bench');
-const NP_LAYERS = 's16_64ch,s16_96ch';
+// The recommended recipe's levels (`fit` without --method; docs/recipes.md "How the defaults were chosen").
+const NP_LAYERS = 's8_32ch,s16_96ch';
 const sharedBackbone = path.join(shared, 'models', 'mobilenet_v2_features.onnx');
 mkdirSync(out, { recursive: true });
 
@@ -33,21 +34,6 @@ function measure(cmd, args, env = {}) {
   if (m.rc !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${m.rc}):\n${r.stderr.slice(-3000)}`);
   return { wall: m.wall, rssMiB: m.maxrss_kib / 1024, stdout: r.stdout, stderr: r.stderr };
 }
-
-// The nearest-patch recipe's backbone: the shared MobileNetV2 weights exported with the s16_64ch level, which
-// the shared feature model does not have (README "Nearest-patch recipes").
-const npBackbone = path.join(out, 'mobilenet_v2_s16.onnx');
-measure(python, [
-  path.join(root, 'scripts', 'export_backbone.py'),
-  '--arch',
-  'mobilenet_v2',
-  '--weights',
-  path.join(shared, 'models', 'mobilenet_v2_imagenet.pth'),
-  '--levels',
-  NP_LAYERS,
-  '--out',
-  npBackbone,
-]);
 
 const datasets = process.argv.slice(2).length ? process.argv.slice(2) : ['magnetic_tile', 'mpdd_metal_plate'];
 const rows = [];
@@ -72,8 +58,8 @@ for (const name of datasets) {
   // Like for like with the reference's fit_s: features + moments + inverse (without writing the model and
   // without scoring the good images for the threshold, which the reference does not do).
   const ourFit = timings.features_and_moments + timings.inverse;
-  // The nearest-patch recipe as README "Nearest-patch recipes" recommends (default settings), in the same run.
-  const np = fitAndEval(name, data, 'nearest-patch', npBackbone, NP_LAYERS, []);
+  // The recommended recipe's method and levels, without its held-out threshold (same bank), in the same run.
+  const np = fitAndEval(name, data, 'nearest-patch', sharedBackbone, NP_LAYERS, []);
   rows.push({
     dataset: name,
     reference: {

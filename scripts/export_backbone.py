@@ -39,7 +39,7 @@ EXPORT_SHAPE = (1, 3, 224, 224)
 # Per arch: (stride, channels, tap) for each level, shallow to deep. For mobilenet_v2
 # a tap is an index into `features`; for ResNets it is the residual stage name.
 ARCHS = {
-    # s16_64ch (the last 64-channel block) feeds the nearest-patch recipe README recommends for textures.
+    # s16_64ch (the last 64-channel block) feeds the nearest-patch recipe docs/recipes.md recommends for textures.
     "mobilenet_v2": [(4, 24, 3), (8, 32, 6), (16, 64, 10), (16, 96, 13), (32, 320, 17)],
     "resnet18": [(4, 64, "layer1"), (8, 128, "layer2"), (16, 256, "layer3"), (32, 512, "layer4")],
     "wide_resnet50_2": [

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { oneOf } from '../core/settings.js';
-import { COMMON_FLAGS, commonProblems, fitMethods, type FitRun } from '../fit/methods.js';
+import { COMMON_FLAGS, commonProblems, fitMethods, RECOMMENDED, type FitRun } from '../fit/methods.js';
 import { stageDir } from '../recipe/outputDir.js';
 import { commandContext, parseCommandArgs, usageError } from './common.js';
 import {
@@ -15,8 +15,31 @@ import {
 import { flagHelp, usageLine } from './flags.js';
 
 const METHOD = flags({
-  method: { doc: 'the fit method', format: oneOf(Object.keys(fitMethods)), required: true, value: 'METHOD' },
+  method: {
+    doc: 'the fit method; without it, the recommended recipe (below)',
+    format: oneOf(Object.keys(fitMethods)),
+    value: 'METHOD',
+  },
 });
+
+/** The recommended recipe as command-line flags, e.g. `--method gaussian --layers a,b --size 224 --refit`. */
+const recommendedLine = (): string =>
+  [
+    `--method ${RECOMMENDED.method}`,
+    ...Object.entries(RECOMMENDED.flags).map(([k, v]) => (v === true ? `--${k}` : `--${k} ${v}`)),
+  ].join(' ');
+
+/**
+ * Without --method: the recommended method, and its flags wherever the command line gives none. A --holdout 0
+ * given drops the recommended --refit, which needs held-out images.
+ */
+function applyRecommended(raw: Record<string, string | boolean | undefined>): void {
+  raw.method = RECOMMENDED.method;
+  for (const [k, v] of Object.entries(RECOMMENDED.flags)) {
+    if (k === 'refit' && raw.holdout !== undefined && Number(raw.holdout) === 0) continue;
+    raw[flagName(k)] ??= v;
+  }
+}
 
 /** Generated from the table: the flags of every method, then a section per method (or only `method`'s). */
 export function fitUsage(method?: string): string {
@@ -36,6 +59,9 @@ export function fitUsage(method?: string): string {
     '',
     '  Fits a recipe from a folder of good images and writes DIR/model.onnx + DIR/manifest.json.',
     `  METHOD is one of ${Object.keys(fitMethods).join(', ')}; each takes these flags and those of its section.`,
+    `  Without --method: the recommended recipe, ${recommendedLine()}`,
+    '  (chosen on held-out good images with synthetic defects; docs/recipes.md). Give --backbone, --images, --out;',
+    '  any flag given wins over the recommended one.',
     '',
     flagHelp(COMMON_FLAGS),
     ...methods.map((m) => `\n${m}`),
@@ -49,6 +75,8 @@ export async function fitCommand(argv: string[]): Promise<number> {
     ...Object.values(fitMethods).map((m) => m.flags),
   );
   const raw = parseCommandArgs(argv, parseOptions(every), usage);
+  const recommended = raw.method === undefined;
+  if (recommended) applyRecommended(raw);
   const chosen = readFlags(METHOD, raw);
   if (chosen.problems.length) throw usageError(chosen.problems, usage);
   const name = chosen.given.method!;
@@ -58,12 +86,17 @@ export async function fitCommand(argv: string[]): Promise<number> {
     .filter((k) => !(k in own) && k !== 'method' && raw[flagName(k)] !== undefined)
     .map(
       (k) =>
-        `--${flagName(k)} does not apply to --method ${name}; it takes ${flagList(Object.keys(m.flags))} and the flags of every method`,
+        `--${flagName(k)} does not apply to --method ${name}${recommended ? ' (the recommended method, as no --method was given)' : ''}; it takes ${flagList(Object.keys(m.flags))} and the flags of every method`,
     );
   const { given, problems } = readFlags(own, raw);
   if (foreign.length || problems.length) throw usageError([...foreign, ...problems], fitUsage(name));
 
   const { config, log, session } = commandContext(given.config);
+  if (recommended)
+    log.info(
+      { method: name, flags: RECOMMENDED.flags },
+      `no --method: fitting the recommended recipe (${recommendedLine()}; flags given win)`,
+    );
   const v = withDefaults(own, given, config);
   const o: FitRun<Flags> = {
     ...v,

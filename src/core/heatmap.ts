@@ -4,20 +4,107 @@ export function heatColour(t: number): [number, number, number] {
   return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
 }
 
+/** 8-bit pixels, interleaved: gray (1 channel) or RGB (3). */
+export interface Pixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+/** A box to outline, in the map's coordinates. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /**
- * An anomaly map blended over an RGB image of the same size: blue at `lo`, red at `hi` (a fixed scale, so
- * pictures compare at a glance), 45% heat over 55% image.
+ * An anomaly map blended over an image, as RGB at the image's size: blue at `lo`, red at `hi` (a fixed scale,
+ * so pictures compare at a glance), 45% heat over 55% image. The map covers the whole image at its own size
+ * (the recipe's), sampled bilinearly between pixel centres when the sizes differ, so a camera frame of any
+ * size gets its map stretched over it as the recipe saw it.
  */
-export function overlayHeatmap(rgb: Uint8Array, map: Float32Array, lo: number, hi: number): Buffer {
-  const out = Buffer.alloc(map.length * 3);
+export function overlayHeatmap(
+  img: Pixels,
+  map: { data: Float32Array; width: number; height: number },
+  lo: number,
+  hi: number,
+): Buffer {
+  const { width: W, height: H, channels: C, data } = img;
+  const out = Buffer.alloc(W * H * 3);
   const span = Math.max(hi - lo, 1e-9);
-  for (let i = 0; i < map.length; i++) {
-    const [r, g, b] = heatColour((map[i] - lo) / span);
-    out[i * 3] = Math.round(0.55 * rgb[i * 3] + 0.45 * r);
-    out[i * 3 + 1] = Math.round(0.55 * rgb[i * 3 + 1] + 0.45 * g);
-    out[i * 3 + 2] = Math.round(0.55 * rgb[i * 3 + 2] + 0.45 * b);
+  const sx = map.width / W;
+  const sy = map.height / H;
+  // Per output column, the two map columns and the weight of the second (the same for every row).
+  const x0 = new Int32Array(W);
+  const x1 = new Int32Array(W);
+  const fx = new Float32Array(W);
+  for (let x = 0; x < W; x++) {
+    const u = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), map.width - 1);
+    x0[x] = Math.floor(u);
+    x1[x] = Math.min(x0[x] + 1, map.width - 1);
+    fx[x] = u - x0[x];
+  }
+  for (let y = 0; y < H; y++) {
+    const v = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), map.height - 1);
+    const r0 = Math.floor(v) * map.width;
+    const r1 = Math.min(Math.floor(v) + 1, map.height - 1) * map.width;
+    const fy = v - Math.floor(v);
+    for (let x = 0; x < W; x++) {
+      const top = map.data[r0 + x0[x]] * (1 - fx[x]) + map.data[r0 + x1[x]] * fx[x];
+      const bottom = map.data[r1 + x0[x]] * (1 - fx[x]) + map.data[r1 + x1[x]] * fx[x];
+      const [hr, hg, hb] = heatColour((top * (1 - fy) + bottom * fy - lo) / span);
+      const i = y * W + x;
+      const p = i * C;
+      const [r, g, b] = C === 3 ? [data[p], data[p + 1], data[p + 2]] : [data[p], data[p], data[p]];
+      out[i * 3] = Math.round(0.55 * r + 0.45 * hr);
+      out[i * 3 + 1] = Math.round(0.55 * g + 0.45 * hg);
+      out[i * 3 + 2] = Math.round(0.55 * b + 0.45 * hb);
+    }
   }
   return out;
+}
+
+/**
+ * The map's heat colours as RGBA at the map's own size, with `alpha` (0..1) in every pixel: a layer for an image
+ * library to stretch over a frame of any size and blend, so large frames cost the caller no per-pixel work.
+ */
+export function heatLayer(
+  map: { data: Float32Array; width: number; height: number },
+  lo: number,
+  hi: number,
+  alpha = 0.45,
+): Buffer {
+  const out = Buffer.alloc(map.width * map.height * 4);
+  const span = Math.max(hi - lo, 1e-9);
+  const a = Math.round(255 * alpha);
+  for (let i = 0; i < map.width * map.height; i++) {
+    const [r, g, b] = heatColour((map.data[i] - lo) / span);
+    out[i * 4] = r;
+    out[i * 4 + 1] = g;
+    out[i * 4 + 2] = b;
+    out[i * 4 + 3] = a;
+  }
+  return out;
+}
+
+/**
+ * `boxes` (map coordinates) as white outlines in an SVG of the frame's size, scaled by the frame/map ratio,
+ * the outline inside each box and pixel-aligned so it is crisp.
+ */
+export function boxesSvg(boxes: readonly Box[], W: number, H: number, mapW: number, mapH: number): string {
+  const t = Math.max(1, Math.round(Math.max(W, H) / 200));
+  const rects = boxes.map((b) => {
+    const x0 = Math.max(0, Math.floor((b.x * W) / mapW));
+    const y0 = Math.max(0, Math.floor((b.y * H) / mapH));
+    const x1 = Math.min(W, Math.ceil(((b.x + b.width) * W) / mapW));
+    const y1 = Math.min(H, Math.ceil(((b.y + b.height) * H) / mapH));
+    const [w, h] = [Math.max(x1 - x0 - t, 0), Math.max(y1 - y0 - t, 0)];
+    return `<rect x="${x0 + t / 2}" y="${y0 + t / 2}" width="${w}" height="${h}" fill="none" stroke="#fff" stroke-width="${t}"/>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${rects.join('')}</svg>`;
 }
 
 /** Colour scale for a recipe's maps: from half the lowest good training score to 1.5x the threshold. */

@@ -43,10 +43,12 @@ export interface Verdict {
   heatScale: { lo: number; hi: number };
 }
 
-/** What a sink may use besides the verdict: the frame as the model saw it and its anomaly map. */
+/** What a sink may use besides the verdict: the frame as the camera gave it and as the model saw it, and its map. */
 export interface VerdictArtifacts {
   /** Interleaved 8-bit pixels (RGB, or gray when channels is 1) at the recipe's input size. */
   image: { data: Buffer; width: number; height: number; channels: 1 | 3 };
+  /** The camera's frame at its own size (decoded when it came encoded), as it went into the recipe's graph. */
+  camera?: { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
   map: Float32Array;
   mapWidth: number;
   mapHeight: number;

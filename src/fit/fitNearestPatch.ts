@@ -49,11 +49,11 @@ export interface NearestPatchFitOptions extends FitBaseOptions {
 
 export type NearestPatchSettings = Omit<NearestPatchFitOptions, keyof FitBaseOptions>;
 
-/** Defaults of `inspectd fit --method nearest-patch` (README "Nearest-patch recipes" has the measurements). */
+/** Defaults of `inspectd fit --method nearest-patch` (docs/recipes.md "Nearest-patch recipes" has the measurements). */
 export const NEAREST_PATCH_DEFAULTS: NearestPatchSettings = {
   bank: 8000,
   coreset: 0.01,
-  // All patches of up to 1020 images at 14x14 (s16 levels), which beat a sample on magnetic_tile (README).
+  // All patches of up to 1020 images at 14x14 (s16 levels), which beat a sample on magnetic_tile (docs/recipes.md).
   pool: 200_000,
   projection: 128,
   neighbours: 9,

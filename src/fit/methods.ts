@@ -242,3 +242,13 @@ export const fitMethods: Record<string, FitMethod> = {
     fitMultilevel,
   ),
 };
+
+/**
+ * What `inspectd fit` makes when no --method is given: the candidate that ranked best on validation sets built
+ * from training images only (held-out good images with synthetic defects; `scripts/select-defaults.mjs`,
+ * docs/recipes.md "How the defaults were chosen"). Flags on the command line win over these.
+ */
+export const RECOMMENDED = {
+  method: 'nearest-patch',
+  flags: { layers: 's8_32ch,s16_96ch', size: '224', holdout: '0.2', refit: true },
+} as const satisfies { method: string; flags: Record<string, string | boolean> };

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
  */
 export class Progress {
   private done = 0;
+  private finished = false;
   private lastLog = 0;
   private readonly started = Date.now();
   private readonly tty: boolean;
@@ -23,7 +24,10 @@ export class Progress {
   private readonly everyMs: number;
 
   tick(n = 1): void {
+    // Nothing new (e.g. "0 skipped" after the last batch): the last line already said it.
+    if (n <= 0 || this.finished) return;
     this.done += n;
+    this.finished = this.done >= this.total;
     const now = Date.now();
     if (this.tty) {
       const width = 30;

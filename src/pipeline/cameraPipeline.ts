@@ -342,7 +342,13 @@ export class CameraPipeline {
       height: m.input.height,
       channels: pixels.channels,
     };
-    this.publish(verdict, { image, map, mapWidth, mapHeight });
+    const camera = {
+      data: pixels.data,
+      width: pixels.width,
+      height: pixels.height,
+      channels: pixels.channels,
+    };
+    this.publish(verdict, { image, camera, map, mapWidth, mapHeight });
     return verdict;
   }
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/core/verdict.js';
 import { ArchiveSink, type ArchiveSettings } from '../../src/sinks/archive/archiveSink.js';
@@ -21,7 +22,7 @@ describe('NG archive', () => {
 
   it('keeps every NG frame (image, heatmap, verdict) and no OK frame when the sample rate is 0', async () => {
     const dir = tempDir('archive');
-    const a = archive({ dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1e9 });
+    const a = archive({ dir, image: 'camera', okSampleRate: 0, maxFiles: 100, maxBytes: 1e9 });
     await a.start();
     const ng = verdict(false);
     a.publish(ng, artifacts);
@@ -41,7 +42,7 @@ describe('NG archive', () => {
 
   it('retention by count drops the oldest, also across restarts; OK frames sampled when asked', async () => {
     const dir = tempDir('archive');
-    const opts = { dir, okSampleRate: 1, maxFiles: 3, maxBytes: 1e9 };
+    const opts = { dir, image: 'camera' as const, okSampleRate: 1, maxFiles: 3, maxBytes: 1e9 };
     const a = archive(opts);
     await a.start();
     const vs = [verdict(false), verdict(true), verdict(false), verdict(false), verdict(false)];
@@ -62,9 +63,48 @@ describe('NG archive', () => {
     ]);
   });
 
+  /** A 300x200 Mono8 camera frame inspected by the 16x16 test recipe, archived as `image` says: its files' base. */
+  const archiveMono = async (image: 'camera' | 'model', a16 = artifacts): Promise<string> => {
+    const dir = tempDir('archive');
+    const a = archive({ dir, image, okSampleRate: 0, maxFiles: 100, maxBytes: 1e9 });
+    await a.start();
+    const camera = {
+      data: new Uint8Array(300 * 200).fill(90),
+      width: 300,
+      height: 200,
+      channels: 1 as const,
+    };
+    a.publish(verdict(false), { ...a16, camera });
+    await a.stop();
+    expect(a.stats()).toMatchObject({ written: 1, failed: 0 });
+    return path.join(dir, jsonFiles(dir)[0].replace(/\.json$/, ''));
+  };
+
+  it("keeps the camera's frame at its own size (gray stays gray), its heatmap with region boxes beside it", async () => {
+    const base = await archiveMono('camera');
+    expect(await sharp(`${base}.png`).metadata()).toMatchObject({ width: 300, height: 200, channels: 1 });
+    const heat = await sharp(`${base}.heatmap.png`).raw().toBuffer({ resolveWithObject: true });
+    expect(heat.info).toMatchObject({ width: 300, height: 200, channels: 3 });
+    const at = (x: number, y: number) => [...heat.data.subarray((y * 300 + x) * 3, (y * 300 + x) * 3 + 3)];
+    // The verdict's region (2,2)-(6,6) in map units is outlined at 300/16 x 200/16 per unit.
+    expect(at(Math.floor((2 * 300) / 16), Math.floor((2 * 200) / 16))).toEqual([255, 255, 255]);
+    expect(at(150, 190)).not.toEqual([255, 255, 255]);
+  });
+
+  it('with image: model, keeps the frame as the recipe saw it, also a gray one', async () => {
+    const image = { data: Buffer.alloc(16 * 16, 90), width: 16, height: 16, channels: 1 as const };
+    const base = await archiveMono('model', { ...artifacts, image });
+    expect(await sharp(`${base}.png`).metadata()).toMatchObject({ width: 16, height: 16, channels: 1 });
+    expect(await sharp(`${base}.heatmap.png`).metadata()).toMatchObject({
+      width: 16,
+      height: 16,
+      channels: 3,
+    });
+  });
+
   it('retention by bytes', async () => {
     const dir = tempDir('archive');
-    const a = archive({ dir, okSampleRate: 0, maxFiles: 100, maxBytes: 1 });
+    const a = archive({ dir, image: 'camera', okSampleRate: 0, maxFiles: 100, maxBytes: 1 });
     await a.start();
     a.publish(verdict(false), artifacts);
     a.publish(verdict(false), artifacts);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { Tally } from '../../core/eventWindow.js';
-import { overlayHeatmap } from '../../core/heatmap.js';
+import { boxesSvg, heatLayer, type Box, type Pixels } from '../../core/heatmap.js';
 import { InspectdError, messageOf } from '../../core/errors.js';
 import type { Infer } from '../../core/settings.js';
 import type { Verdict } from '../../core/verdict.js';
@@ -23,6 +23,38 @@ const SUFFIXES = ['.png', '.heatmap.png', '.json'];
 /** Write failures within this window make the archive report itself degraded. */
 const FAILURE_WINDOW_SEC = 60;
 
+/**
+ * The map and region boxes over the frame at the frame's size, as PNG. Stretching, blending and drawing run in
+ * libvips' threads: a 5-megapixel frame must not hold the daemon's event loop for the archive.
+ */
+async function heatmapPng(
+  pic: Pixels,
+  map: { data: Float32Array; width: number; height: number },
+  lo: number,
+  hi: number,
+  boxes: readonly Box[],
+): Promise<Buffer> {
+  const { width, height, channels } = pic;
+  const layer = await sharp(heatLayer(map, lo, hi), {
+    raw: { width: map.width, height: map.height, channels: 4 },
+  })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
+  const rgb =
+    channels === 3
+      ? pic.data
+      : await sharp(pic.data, { raw: { width, height, channels } }).toColourspace('srgb').raw().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .composite([
+      { input: layer, raw: { width, height, channels: 4 } },
+      { input: Buffer.from(boxesSvg(boxes, width, height, map.width, map.height)) },
+    ])
+    .removeAlpha()
+    .png({ compressionLevel: 2 })
+    .toBuffer();
+}
+
 const isNoSpace = (e: unknown): boolean =>
   ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
 
@@ -36,11 +68,14 @@ async function removeFrame(base: string): Promise<void> {
   await Promise.all(SUFFIXES.map((x) => rm(`${base}${x}`, { force: true })));
   await rmdir(path.dirname(base)).catch(() => undefined);
 }
+/** Frames waiting for the disk, at most: by count, and by the bytes of their pictures (large camera frames). */
 const MAX_PENDING = 16;
+const MAX_PENDING_BYTES = 32 * 2 ** 20;
 
 /**
  * Keeps NG frames (and a sample of OK ones) on disk: `<dir>/<camera>/<date>/<time>_<resultId>` + `.png`
- * (the frame as inspected), `.heatmap.png` (map over frame), `.json` (the verdict). Retention by count and
+ * (the camera's frame at its own size, or with `image: model` the recipe's input), `.heatmap.png` (map and
+ * region boxes over it), `.json` (the verdict). Retention by count and
  * bytes, oldest first. Writes happen off the pipeline; when the disk cannot keep up, frames are skipped and
  * counted rather than piling up in memory.
  */
@@ -49,6 +84,7 @@ export class ArchiveSink implements Sink {
   private readonly entries: Entry[] = [];
   private bytes = 0;
   private pending = 0;
+  private pendingBytes = 0;
   private chain: Promise<void> = Promise.resolve();
   private written = 0;
   private skipped = 0;
@@ -106,7 +142,8 @@ export class ArchiveSink implements Sink {
 
   publish(v: Verdict, a: VerdictArtifacts): void {
     if (v.ok && !(Math.random() < this.s.okSampleRate)) return;
-    if (this.pending >= MAX_PENDING) {
+    const bytes = this.picture(a).data.length;
+    if (this.pending >= MAX_PENDING || (this.pending > 0 && this.pendingBytes + bytes > MAX_PENDING_BYTES)) {
       this.skipped++;
       this.throttle.warn(
         'busy',
@@ -116,6 +153,7 @@ export class ArchiveSink implements Sink {
       return;
     }
     this.pending++;
+    this.pendingBytes += bytes;
     this.chain = this.chain
       .then(() => this.write(v, a))
       .catch((e: unknown) => {
@@ -128,7 +166,15 @@ export class ArchiveSink implements Sink {
           `archive: cannot write ${v.resultId}: ${messageOf(e)}`,
         );
       })
-      .finally(() => this.pending--);
+      .finally(() => {
+        this.pending--;
+        this.pendingBytes -= bytes;
+      });
+  }
+
+  /** What is kept of a frame: the camera's (when the pipeline gave it) or the model's input. */
+  private picture(a: VerdictArtifacts): VerdictArtifacts['image'] | NonNullable<VerdictArtifacts['camera']> {
+    return this.s.image === 'camera' && a.camera ? a.camera : a.image;
   }
 
   private async write(v: Verdict, a: VerdictArtifacts): Promise<void> {
@@ -136,13 +182,16 @@ export class ArchiveSink implements Sink {
     const day = when.toISOString().slice(0, 10);
     const dir = path.join(this.s.dir, v.cameraId, day);
     const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
-    const { width, height } = a.image;
-    const raw = { raw: { width, height, channels: 3 as const } };
+    const pic = this.picture(a);
+    const { width, height, channels } = pic;
     const { lo, hi } = v.heatScale;
-    const image = await sharp(a.image.data, raw).png({ compressionLevel: 2 }).toBuffer();
-    const heat = await sharp(overlayHeatmap(a.image.data, a.map, lo, hi), raw)
+    const map = { data: a.map, width: a.mapWidth, height: a.mapHeight };
+    // sharp writes sRGB unless told: a gray frame stays one channel (a third of the bytes).
+    const image = await sharp(pic.data, { raw: { width, height, channels } })
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
       .png({ compressionLevel: 2 })
       .toBuffer();
+    const heat = await heatmapPng(pic, map, lo, hi, v.regions);
     const json = Buffer.from(JSON.stringify(v, null, 2));
     const files: [string, Buffer][] = [
       ['.png', image],

@@ -1,4 +1,4 @@
-import { int, num, text } from '../../core/settings.js';
+import { int, num, oneOf, text } from '../../core/settings.js';
 
 /** The `archive` section of the configuration. */
 export const archiveSettings = {
@@ -7,6 +7,11 @@ export const archiveSettings = {
     format: text(),
     default: 'var/archive',
     env: 'INSPECTD_ARCHIVE_DIR',
+  },
+  image: {
+    doc: "Picture kept of each frame: camera = the camera's frame at its own size (gray stays gray), model = the recipe's input size; the heatmap (with region boxes) at the same size.",
+    format: oneOf(['camera', 'model']),
+    default: 'camera',
   },
   okSampleRate: {
     doc: 'Fraction of OK frames archived too (0 = none).',

@@ -153,8 +153,9 @@ export type StatusView = ReturnType<HttpSink['status']>;
 async function picture({ verdict, artifacts: a }: Shown, heat: boolean): Promise<Buffer> {
   const { width, height } = a.image;
   const { lo, hi } = verdict.heatScale;
-  const pixels = heat ? overlayHeatmap(a.image.data, a.map, lo, hi) : a.image.data;
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
+  const map = { data: a.map, width: a.mapWidth, height: a.mapHeight };
+  const pixels = heat ? overlayHeatmap(a.image, map, lo, hi) : a.image.data;
+  return sharp(pixels, { raw: { width, height, channels: heat ? 3 : a.image.channels } })
     .png()
     .toBuffer();
 }
