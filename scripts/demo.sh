@@ -18,7 +18,7 @@ opcua="opc.tcp://127.0.0.1:${INSPECTD_OPCUA_PORT:-4840}/inspectd"
 cat <<MSG
 
 inspectd demo
-  status page:  $http   (latest frame + heatmap, verdicts, counters)
+  web UI:       $http   (live: latest frame + anomaly map, verdicts, charts)
   metrics:      ${http}metrics
   MQTT:         $mqtt   topic inspectd/demo/sim1/verdict   (e.g. mosquitto_sub -h 127.0.0.1 -p ${INSPECTD_MQTT_EMBEDDED_PORT:-1883} -t 'inspectd/#' -v)
   OPC UA:       $opcua   (None + anonymous, localhost only; PLC tags e.g. ns=1;s=sim1.Verdict, see docs/OPCUA.md)

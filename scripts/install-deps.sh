@@ -9,6 +9,7 @@
 #   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-{base,good,ugly}
 #                                                   -> test RTSP camera: videotestsrc (base) ! x264enc (ugly)
 #                                                      ! rtph264pay (good) in gst-rtsp-server
+#   chromium                                        -> the web UI's tests in a real browser (driven by playwright-core)
 #   libvulkan1 mesa-vulkan-drivers (>= 25)          -> the WebGPU provider's tests on Mesa's software Vulkan
 #                                                      (lavapipe); on Debian bookworm from bookworm-backports
 #                                                      (bookworm's own 22.3 is too old for Dawn), whose apt source
@@ -22,6 +23,7 @@ need=()
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/arv-fake-gv-camera-0.8 ] || need+=(aravis-tools)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 /usr/bin/python3 -c 'import gi; gi.require_version("Gst", "1.0"); gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer; Gst.init(None)
 assert all(Gst.ElementFactory.find(e) for e in ("videotestsrc", "x264enc", "rtph264pay"))' 2>/dev/null ||

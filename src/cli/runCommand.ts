@@ -6,7 +6,7 @@ import { parseCommandArgs } from './common.js';
 
 export const RUN_USAGE = `usage: inspectd run [--config FILE]
 
-  Runs the inspection daemon: every configured camera -> recipe -> verdict -> MQTT, archive, status page.
+  Runs the inspection daemon: every configured camera -> recipe -> verdict -> MQTT, archive, web UI.
   Without --config, the built-in defaults (see docs/CONFIG.md) plus INSPECTD_* environment variables.
   Stops cleanly on SIGTERM or SIGINT (a second signal exits at once).`;
 

@@ -38,7 +38,7 @@ export interface FrameSource {
   readonly state: SourceState;
   frames(): AsyncIterable<Frame>;
   close(): Promise<void>;
-  /** Counters for metrics and the status page: every source counts what it delivered and what it dropped. */
+  /** Counters for metrics and the web UI: every source counts what it delivered and what it dropped. */
   stats(): SourceStats;
   /**
    * Present on sources that can acquire one frame on request (a GigE camera in software-trigger mode). The

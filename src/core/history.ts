@@ -19,13 +19,21 @@ export interface CameraTotals {
   ng: number;
 }
 
-/** The line's verdicts as readers see them (OPC UA result lookups, the HTTP API, the status page). */
+/** The line's verdicts as readers see them (OPC UA result lookups, the HTTP API, the web UI). */
 export interface History {
   get(resultId: string): Verdict | undefined;
   /** Matching verdicts newest first, from `start`, at most `max` (0 = all); `total` counts every match. */
   query(filter: HistoryFilter, start?: number, max?: number): { verdicts: Verdict[]; total: number };
   /** Every verdict of the camera ever decided (they outlive retention and restarts). */
   totals(camera: string): CameraTotals;
+  /** OK and NG per hour (UTC, hour start in epoch ms) of the camera's verdicts since `from`, oldest first. */
+  hourly(camera: string, from: number): HourCount[];
+}
+
+export interface HourCount {
+  hour: number;
+  ok: number;
+  ng: number;
 }
 
 /** A verdict at its place in the journal. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../core/errors.js';
-import type { CameraTotals, HistoryFilter, Journal, JournalEntry } from '../core/history.js';
+import type { CameraTotals, HistoryFilter, HourCount, Journal, JournalEntry } from '../core/history.js';
 import type { Infer } from '../core/settings.js';
 import type { Verdict } from '../core/verdict.js';
 import type { journalSettings } from './settings.js';
@@ -117,6 +117,9 @@ export class SqliteJournal implements Journal {
         'INSERT INTO cursors (consumer, seq) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq',
       ),
       totals: db.prepare<[string], CameraTotals>('SELECT total, ok, ng FROM totals WHERE camera = ?'),
+      hourly: db.prepare<[string, number], HourCount>(
+        'SELECT CAST(decided_at / 3600000 AS INTEGER) * 3600000 AS hour, SUM(ok) AS ok, SUM(1 - ok) AS ng FROM verdicts WHERE camera = ? AND decided_at >= ? GROUP BY hour ORDER BY hour',
+      ),
       rows: db.prepare<[], { n: number; first: number | null }>(
         'SELECT COUNT(*) AS n, MIN(seq) AS first FROM verdicts',
       ),
@@ -165,6 +168,10 @@ export class SqliteJournal implements Journal {
       .prepare(`SELECT body FROM verdicts ${w} ORDER BY seq DESC LIMIT ? OFFSET ?`)
       .all(...args, max > 0 ? max : -1, start) as { body: string }[];
     return { verdicts: rows.map((r) => JSON.parse(r.body) as Verdict), total };
+  }
+
+  hourly(camera: string, from: number): HourCount[] {
+    return this.stmt.hourly.all(camera, from);
   }
 
   totals(camera: string): CameraTotals {

@@ -3,7 +3,7 @@ import { int, nonEmpty, num, oneOf } from '../core/settings.js';
 /** The `journal` section of the configuration: where every verdict is kept, and for how long. */
 export const journalSettings = {
   path: {
-    doc: 'SQLite file every verdict is committed to before any sink sees it (created with its folder). MQTT publishes from it, OPC UA, the HTTP API and the status page read their history from it.',
+    doc: 'SQLite file every verdict is committed to before any sink sees it (created with its folder). MQTT publishes from it, OPC UA, the HTTP API and the web UI read their history from it.',
     format: nonEmpty('a file path'),
     default: 'var/journal.sqlite',
     env: 'INSPECTD_JOURNAL',

@@ -10,7 +10,7 @@ export type { VerdictArtifacts };
 /** Whether a sink can deliver now, and why not. */
 export interface SinkHealth {
   ready: boolean;
-  /** Why not ready, for /readyz and the status page: "broker mqtt://host:1883 unreachable". */
+  /** Why not ready, for /readyz and the web UI: "broker mqtt://host:1883 unreachable". */
   reason?: string;
 }
 
@@ -25,7 +25,7 @@ export interface Sink {
   publish(verdict: Verdict, artifacts: VerdictArtifacts, seq: number | undefined): void;
   /** Flushes what it holds, until `deadline` (epoch ms) at the latest. */
   stop(deadline?: number): Promise<void>;
-  /** Reported by /readyz, the status page and inspectd_sink_ready. */
+  /** Reported by /readyz, the web UI and inspectd_sink_ready. */
   health(): SinkHealth;
   /** Counters and levels, exported as inspectd_sink_stat{sink,stat} and in /api/status. */
   stats(): Record<string, number>;

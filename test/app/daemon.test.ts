@@ -141,7 +141,11 @@ describe('inspectd run with a real mosquitto', () => {
       expect(metrics).toContain('inspectd_ready 1');
       expect((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status).toBe(200);
       const page = await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
-      expect(page).toContain('cam1');
+      expect(page).toContain('<script src="/ui/app.js">');
+      const status = (await (await fetch(`http://127.0.0.1:${httpPort}/api/status`)).json()) as {
+        cameras: { id: string }[];
+      };
+      expect(status.cameras.map((c) => c.id)).toEqual(['cam1']);
       const png = await fetch(`http://127.0.0.1:${httpPort}/cameras/cam1/latest-heatmap.png`);
       expect(png.headers.get('content-type')).toBe('image/png');
       expect((await sharp(Buffer.from(await png.arrayBuffer())).metadata()).width).toBe(64);

@@ -71,7 +71,10 @@ describe('the demo', () => {
           INSPECTD_HTTP_PORT: String(httpPort),
           INSPECTD_MQTT_EMBEDDED_PORT: String(mqttPort),
           INSPECTD_OPCUA_PORT: String(opcuaPort),
+          // Tests write only to temporary folders: the demo's archive, journal and certificates too.
           INSPECTD_ARCHIVE_DIR: tempDir('demo-archive'),
+          INSPECTD_JOURNAL: path.join(tempDir('demo-journal'), 'journal.sqlite'),
+          INSPECTD_OPCUA_PKI_DIR: tempDir('demo-pki'),
           INSPECTD_LOG_PRETTY: 'never',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +88,7 @@ describe('the demo', () => {
           `the daemon ready (output so far:\n${out.slice(-2000)})`,
           240_000,
         );
-        expect(out).toContain(`status page:  http://127.0.0.1:${httpPort}/`);
+        expect(out).toContain(`web UI:       http://127.0.0.1:${httpPort}/`);
         const sub = await subscriber(`mqtt://127.0.0.1:${mqttPort}`, ['inspectd/demo/sim1/verdict']);
         const verdicts = () =>
           sub.messages.map((m) => JSON.parse(m.payload) as { verdict: string; partId: string });

@@ -32,6 +32,7 @@ export function demoConfig(
       inference: { providers: ['cpu'], threads: 1 },
       // Tests write only to temporary folders.
       journal: { path: path.join(dir, 'journal.sqlite') },
+      archive: { dir: path.join(dir, 'archive') },
       cameras: [
         {
           id: 'cam1',

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -95,6 +95,18 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
+/** Temporary folders for the archive and the OPC UA certificates when `configFile` does not name them. */
+function unnamedFolders(configFile: string): NodeJS.ProcessEnv {
+  const c = JSON.parse(readFileSync(configFile, 'utf8')) as {
+    archive?: { dir?: string };
+    opcua?: { pkiDir?: string };
+  };
+  return {
+    ...(c.archive?.dir === undefined && { INSPECTD_ARCHIVE_DIR: tempDir('archive') }),
+    ...(c.opcua?.pkiDir === undefined && { INSPECTD_OPCUA_PKI_DIR: tempDir('pki') }),
+  };
+}
+
 /** The daemon as a child process, its JSON log lines collected. */
 export function startDaemon(
   configFile: string,
@@ -105,11 +117,13 @@ export function startDaemon(
   exited: Promise<number | null>;
 } {
   const proc = spawn(process.execPath, [path.resolve('dist/cli/main.js'), 'run', '--config', configFile], {
-    // Tests write only to temporary folders: a journal of its own unless the test names one.
+    // Tests write only to temporary folders: a journal of its own unless the test names one, and an archive
+    // and a certificate store of its own where the configuration names none (the defaults are under var/).
     env: {
       ...process.env,
       INSPECTD_LOG_PRETTY: 'never',
       INSPECTD_JOURNAL: path.join(tempDir('journal'), 'journal.sqlite'),
+      ...unnamedFolders(configFile),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,31 @@ describe('verdict journal (SQLite)', () => {
     j.close();
   });
 
+  it('counts OK and NG per hour of one camera since a time (the web UI yield chart)', () => {
+    const j = SqliteJournal.open(settings(), quietLog);
+    const H = 3_600_000;
+    const at = (hour: number, min: number) => 1000 * H + hour * H + min * 60_000;
+    for (const [ok, t, cam] of [
+      [true, at(0, 5), 'a'],
+      [false, at(0, 59), 'a'],
+      [true, at(1, 0), 'a'],
+      [true, at(1, 30), 'b'],
+      [false, at(3, 10), 'a'],
+    ] as const)
+      j.append(testVerdict(ok, { cameraId: cam, decidedAt: t }));
+    expect(j.hourly('a', 0)).toEqual([
+      { hour: at(0, 0), ok: 1, ng: 1 },
+      { hour: at(1, 0), ok: 1, ng: 0 },
+      { hour: at(3, 0), ok: 0, ng: 1 },
+    ]);
+    expect(j.hourly('a', at(1, 0))).toEqual([
+      { hour: at(1, 0), ok: 1, ng: 0 },
+      { hour: at(3, 0), ok: 0, ng: 1 },
+    ]);
+    expect(j.hourly('none', 0)).toEqual([]);
+    j.close();
+  });
+
   it('continues after a restart: verdicts, totals, cursors and sequence numbers', () => {
     const s = settings();
     const j = SqliteJournal.open(s, quietLog);

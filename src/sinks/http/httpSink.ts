@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { messageOf } from '../../core/errors.js';
 import { overlayHeatmap } from '../../core/heatmap.js';
@@ -8,7 +10,7 @@ import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import type { httpSettings } from './settings.js';
-import { renderStatusPage } from './statusPage.js';
+import { EventHub } from './events.js';
 
 export type HttpSettings = Infer<typeof httpSettings>;
 
@@ -17,12 +19,32 @@ interface Shown {
   artifacts: VerdictArtifacts;
 }
 
-/** Recent verdicts per camera on the status page. */
+/** Recent verdicts per camera in /api/status. */
 const RECENT = 10;
+/** The live views get the line's status this often, and a keep-alive comment every PING_EVERY of them. */
+const STATUS_EVERY_MS = 2000;
+const PING_EVERY = 8;
 
 /**
- * The local HTTP surface as a sink: /healthz, /readyz, /metrics, /api/status, the status page, and each
- * camera's latest frame and latest NG with their heatmaps (the only pictures it keeps: two per camera).
+ * The web UI's files, read once: the page, its script and style (beside this module, copied into dist by the
+ * build) and uPlot from its package. Served from memory under fixed names; nothing else of the disk is reachable.
+ */
+function uiAssets(): Map<string, { type: string; body: Buffer }> {
+  const here = (f: string) => readFileSync(new URL(`./ui/${f}`, import.meta.url));
+  const uplot = (f: string) => readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${f}`));
+  return new Map([
+    ['/', { type: 'text/html; charset=utf-8', body: here('index.html') }],
+    ['/ui/app.js', { type: 'text/javascript; charset=utf-8', body: here('app.js') }],
+    ['/ui/style.css', { type: 'text/css; charset=utf-8', body: here('style.css') }],
+    ['/ui/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: uplot('uPlot.iife.min.js') }],
+    ['/ui/uPlot.min.css', { type: 'text/css; charset=utf-8', body: uplot('uPlot.min.css') }],
+  ]);
+}
+
+/**
+ * The local HTTP surface as a sink: /healthz, /readyz, /metrics, /api/status, /api/results, /api/yield, the
+ * live web UI (/, fed by Server-Sent Events on /api/events), and each camera's latest frame and latest NG with
+ * their heatmaps (the only pictures it keeps: two per camera).
  */
 export class HttpSink implements Sink {
   readonly name = 'http';
@@ -32,9 +54,13 @@ export class HttpSink implements Sink {
   private requests = 0;
   private errors = 0;
   private readonly s: HttpSettings;
+  private readonly hub: EventHub;
+  private readonly assets = uiAssets();
+  private timer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: SinkContext<HttpSettings>) {
     this.s = ctx.settings;
+    this.hub = new EventHub(this.s.maxLiveViews);
   }
 
   get url(): string {
@@ -57,19 +83,28 @@ export class HttpSink implements Sink {
       setting: 'http.port',
       fix: 'choose a free http.port (0 = any)',
     });
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      this.hub.send('status', this.ctx.control.status());
+      if (++ticks % PING_EVERY === 0) this.hub.ping();
+    }, STATUS_EVERY_MS);
+    this.timer.unref();
     this.ctx.log.info(
       { url: this.url },
-      `status page on ${this.url}/ (health /healthz, readiness /readyz, metrics /metrics)`,
+      `web UI on ${this.url}/ (health /healthz, readiness /readyz, metrics /metrics)`,
     );
   }
 
-  publish(verdict: Verdict, artifacts: VerdictArtifacts): void {
+  publish(verdict: Verdict, { camera: _camera, ...artifacts }: VerdictArtifacts): void {
+    // The pictures here are the recipe's view: holding on to the camera's (possibly megapixel) frame would not
+    // show anything more.
     const shown = { verdict, artifacts };
     const cam = this.latest.get(verdict.cameraId) ?? {};
     cam.last = shown;
     if (!verdict.ok) cam.lastNg = shown;
     this.latest.set(verdict.cameraId, cam);
     this.published++;
+    this.hub.send('verdict', verdict);
   }
 
   health(): SinkHealth {
@@ -77,7 +112,7 @@ export class HttpSink implements Sink {
   }
 
   stats(): Record<string, number> {
-    return { published: this.published, requests: this.requests, errors: this.errors };
+    return { published: this.published, requests: this.requests, errors: this.errors, ...this.hub.stats() };
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -106,7 +141,15 @@ export class HttpSink implements Sink {
     }
     if (url.pathname === '/api/status') return send(200, 'application/json', JSON.stringify(this.status()));
     if (url.pathname === '/api/results') return this.results(url, send);
-    if (url.pathname === '/') return send(200, 'text/html; charset=utf-8', renderStatusPage(this.status()));
+    if (url.pathname === '/api/yield') return this.yield(url, send);
+    if (url.pathname === '/api/events')
+      return this.hub.open(req, res, [['status', this.ctx.control.status()]]);
+    const asset = this.assets.get(url.pathname);
+    if (asset) {
+      // The UI loads only what the daemon serves: no CDN, and nothing injected can load more.
+      res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:");
+      return send(200, asset.type, asset.body);
+    }
     const m = /^\/cameras\/([^/]+)\/(latest|latest-ng)(-heatmap)?\.png$/.exec(url.pathname);
     if (m) {
       const cam = this.latest.get(decodeURIComponent(m[1]));
@@ -127,6 +170,22 @@ export class HttpSink implements Sink {
     send(200, 'application/json', JSON.stringify({ total, offset: q.offset, limit: q.limit, verdicts }));
   }
 
+  /** OK and NG per hour of one camera since `from` (epoch ms; default the last 24 h), from the journal. */
+  private yield(url: URL, send: (code: number, type: string, body: string) => void): void {
+    const camera = url.searchParams.get('camera') ?? '';
+    if (!this.ctx.control.cameras.includes(camera))
+      return send(
+        404,
+        'text/plain',
+        `camera=${JSON.stringify(camera)} is not a camera of this line; cameras: ${this.ctx.control.cameras.join(', ')}\n`,
+      );
+    const raw = url.searchParams.get('from');
+    const from = raw === null ? Date.now() - 24 * 3600 * 1000 : Number(raw);
+    if (!Number.isFinite(from))
+      return send(400, 'text/plain', `from=${JSON.stringify(raw)}: give a time in epoch milliseconds\n`);
+    send(200, 'application/json', JSON.stringify(this.ctx.journal.hourly(camera, from)));
+  }
+
   /** The line's status with each camera's recent verdicts and latest NG. */
   private status() {
     const s = this.ctx.control.status();
@@ -141,14 +200,14 @@ export class HttpSink implements Sink {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.hub.close();
     const s = this.server;
     if (!s) return;
     s.closeAllConnections();
     await new Promise<void>((r) => s.close(() => r()));
   }
 }
-
-export type StatusView = ReturnType<HttpSink['status']>;
 
 async function picture({ verdict, artifacts: a }: Shown, heat: boolean): Promise<Buffer> {
   const { width, height } = a.image;

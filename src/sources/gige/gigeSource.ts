@@ -280,7 +280,7 @@ export class GigeSource extends SourceBase<GigeOptions> {
     if (!s || this.state !== 'streaming' || !s.triggerSoftware)
       throw new InspectdError(`GigE camera ${this.id} is not connected (${this.state}); trigger refused`, {
         subject: this.id,
-        fix: 'wait for the camera to reconnect (see its state on the status page), then trigger again',
+        fix: 'wait for the camera to reconnect (see its state on the web UI), then trigger again',
       });
     await s.nodeMap.execute(s.triggerSoftware);
     this.counts.triggers++;

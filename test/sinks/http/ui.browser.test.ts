@@ -1,0 +1,129 @@
+/// <reference lib="dom" />
+// The functions given to page.waitForFunction run in the browser, hence the DOM types.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig } from '../../helpers/line.js';
+import { freePort, startDaemon, waitFor } from '../../helpers/peers.js';
+
+/** Debian's chromium (apt-get install chromium; scripts/install-deps.sh does), driven over CDP by playwright-core. */
+const CHROMIUM = process.env.INSPECTD_CHROMIUM ?? '/usr/bin/chromium';
+const MAX_LIVE_VIEWS = 3;
+
+describe('web UI in a real browser (Debian chromium)', () => {
+  let http: number;
+  let daemon: ReturnType<typeof startDaemon>;
+  let browser: Browser;
+  const url = (p: string) => `http://127.0.0.1:${http}${p}`;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: apt-get install chromium (scripts/install-deps.sh installs it)`,
+      );
+    http = await freePort();
+    daemon = startDaemon(
+      demoConfig({
+        http: { host: '127.0.0.1', port: http, maxLiveViews: MAX_LIVE_VIEWS },
+        mqtt: { url: '', embedded: { host: '127.0.0.1', port: await freePort() } },
+      }),
+    );
+    await waitFor(async () => (await fetch(url('/readyz')).catch(() => undefined))?.ok, 'the daemon ready');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    daemon?.proc.kill('SIGTERM');
+    await daemon?.exited;
+  });
+
+  it('loads with no console error, then shows live verdicts, pictures and charts without reloading', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+    try {
+      await page.goto(url('/'));
+      const card = 'section.camera[data-camera="cam1"]';
+      await page.waitForSelector(`${card}[data-result]`);
+      let navigations = 0;
+      page.on('framenavigated', () => navigations++);
+      const first = await page.getAttribute(card, 'data-result');
+      // A later verdict takes its place on the same page: it came over the event stream.
+      // A later verdict takes its place on the same page: it came over the event stream.
+      await page.waitForFunction(
+        ([sel, r]) => document.querySelector<HTMLElement>(sel)?.dataset.result !== r,
+        [card, first] as const,
+      );
+      expect(navigations).toBe(0);
+      expect(await page.textContent(`${card} .badge`)).toMatch(/^(OK|NG)$/);
+      expect(await page.textContent(`${card} .meta`)).toMatch(/^demo · sim streaming · cpu/);
+      expect(await page.textContent('#state')).toBe('ready');
+      // The pictures load (the server answered with PNGs), and the three charts are drawn.
+      await page.waitForFunction(
+        (sel) =>
+          Array.from(document.querySelectorAll<HTMLImageElement>(`${sel} img`)).every(
+            (i) => i.complete && i.naturalWidth > 0,
+          ),
+        card,
+      );
+      expect(await page.locator(`${card} .chart canvas`).count()).toBe(3);
+      // The score chart has a line on it: pixels were drawn in its plot.
+      await page.waitForFunction((sel) => {
+        const c = document.querySelector<HTMLCanvasElement>(`${sel} .score-chart canvas`)!;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let drawn = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) drawn++;
+        return drawn > 100;
+      }, card);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it(`serves at most http.maxLiveViews (${MAX_LIVE_VIEWS}) event streams; the next is told why`, async () => {
+    const open: AbortController[] = [];
+    try {
+      for (let i = 0; i < MAX_LIVE_VIEWS; i++) {
+        const ac = new AbortController();
+        open.push(ac);
+        const r = await fetch(url('/api/events'), { signal: ac.signal });
+        expect(r.status).toBe(200);
+        expect(r.headers.get('content-type')).toBe('text/event-stream');
+      }
+      const refused = await fetch(url('/api/events'));
+      expect(refused.status).toBe(503);
+      expect(await refused.text()).toMatch(/raise it|close one/);
+      // One closes: another may come in.
+      open.shift()!.abort();
+      const again = await waitFor(async () => {
+        const r = await fetch(url('/api/events'));
+        if (r.status === 200) return r;
+        await r.text();
+        return undefined;
+      }, 'a free live view');
+      await again.body?.cancel();
+    } finally {
+      for (const ac of open) ac.abort();
+    }
+  });
+
+  it('yield per hour comes from the journal; a wrong camera or time is told what to give', async () => {
+    const hours = (await (await fetch(url('/api/yield?camera=cam1'))).json()) as {
+      hour: number;
+      ok: number;
+      ng: number;
+    }[];
+    expect(hours.length).toBeGreaterThan(0);
+    expect(hours.at(-1)!.ok + hours.at(-1)!.ng).toBeGreaterThan(0);
+    expect(hours.at(-1)!.hour % 3_600_000).toBe(0);
+    const bad = await fetch(url('/api/yield?camera=nope'));
+    expect(bad.status).toBe(404);
+    expect(await bad.text()).toContain('cameras: cam1');
+    expect((await fetch(url('/api/yield?camera=cam1&from=yesterday'))).status).toBe(400);
+  });
+});
