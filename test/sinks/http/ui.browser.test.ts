@@ -85,6 +85,42 @@ describe('web UI in a real browser (Debian chromium)', () => {
     }
   });
 
+  it('threshold what-if: counts what a proposed threshold would flag among recent parts, changing nothing', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(url('/'));
+      const card = 'section.camera[data-camera="cam1"]';
+      await page.waitForSelector(`${card}[data-result]`);
+      await page.click(`${card} .whatif summary`);
+      // Opening it proposes the recipe's own threshold, and counts.
+      await page.waitForFunction(
+        (sel) =>
+          /it would flag \d+ of the last \d+ parts/.test(document.querySelector(sel)?.textContent ?? ''),
+        `${card} .whatif-result`,
+      );
+      const threshold = Number(await page.inputValue(`${card} .proposed`));
+      expect(threshold).toBeGreaterThan(0);
+      await page.fill(`${card} .proposed`, '1000000');
+      expect(await page.textContent(`${card} .whatif-result`)).toMatch(
+        /would flag 0 of the last (\d+) parts \(0\.0 %\)/,
+      );
+      await page.fill(`${card} .proposed`, '0');
+      const all = await page.textContent(`${card} .whatif-result`);
+      const [, k, n] = /would flag (\d+) of the last (\d+) parts/.exec(all ?? '')!;
+      expect(k).toBe(n);
+      // The sim camera knows which parts it made defective: the what-if says what the proposal would cost.
+      expect(all).toMatch(/Of the parts with known truth: \d+ good rejected, 0 defective passed\./);
+      expect(await page.textContent(`${card} .distribution`)).toMatch(/median [\d.]+, 90th percentile/);
+      // Nothing changed on the line: the daemon's threshold is the recipe's.
+      const status = (await (await fetch(url('/api/results?camera=cam1&limit=1'))).json()) as {
+        verdicts: { threshold: number }[];
+      };
+      expect(status.verdicts[0].threshold).toBeCloseTo(threshold, 3);
+    } finally {
+      await page.close();
+    }
+  });
+
   it(`serves at most http.maxLiveViews (${MAX_LIVE_VIEWS}) event streams; the next is told why`, async () => {
     const open: AbortController[] = [];
     try {

@@ -48,6 +48,8 @@ function makeCard(cam) {
     lastPicture: 0,
     pendingPicture: undefined,
     score: { t: [], s: [], th: [] },
+    // Recent verdicts' score and, where the source knows it, the truth: what the what-if counts.
+    recent: [],
     latency: { t: [], model: [], total: [] },
     yield: new Map(),
   };
@@ -73,8 +75,48 @@ function makeCard(cam) {
     ],
     { scales: { x: { time: true, range: day }, y: { range: (u, min, max) => [0, Math.max(1, max)] } } },
   );
+  const input = $(node, '.proposed');
+  input.addEventListener('input', () => whatIf(card));
+  $(node, '.whatif').addEventListener('toggle', () => whatIf(card));
   cards.set(cam.id, card);
   return card;
+}
+
+/**
+ * How many of the recent parts a proposed threshold would flag, against the recipe's own; where the source
+ * knows the truth, how many good parts it would reject and how many defects it would pass. Counted here, on
+ * what the page holds: nothing is changed on the line.
+ */
+function whatIf(card) {
+  const n = card.node;
+  if (!$(n, '.whatif').open) return;
+  const recent = card.recent;
+  const current = card.score.th.at(-1);
+  const input = $(n, '.proposed');
+  if (input.value === '' && current !== undefined) input.value = current.toFixed(3);
+  const proposed = Number(input.value);
+  if (recent.length === 0 || !Number.isFinite(proposed)) {
+    text($(n, '.whatif-result'), recent.length ? 'give a number' : 'no verdicts yet');
+    return;
+  }
+  const flagged = (th) => recent.filter((r) => r.score > th);
+  const pct = (k) => `${((100 * k) / recent.length).toFixed(1)} %`;
+  const now = flagged(current ?? Infinity).length;
+  const then = flagged(proposed);
+  let line = `at ${proposed} it would flag ${then.length} of the last ${recent.length} parts (${pct(then.length)}); the recipe's ${fixed(current, 3)} flagged ${now} (${pct(now)}).`;
+  const known = recent.filter((r) => r.defective !== undefined);
+  if (known.length) {
+    const falseRejects = then.filter((r) => r.defective === false).length;
+    const escapes = known.filter((r) => r.defective && !(r.score > proposed)).length;
+    line += ` Of the parts with known truth: ${falseRejects} good rejected, ${escapes} defective passed.`;
+  }
+  text($(n, '.whatif-result'), line);
+  const sorted = recent.map((r) => r.score).sort((a, b) => a - b);
+  const q = (p) => fixed(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))], 3);
+  text(
+    $(n, '.distribution'),
+    `recent scores: median ${q(0.5)}, 90th percentile ${q(0.9)}, 99th ${q(0.99)}, highest ${fixed(sorted.at(-1), 3)}`,
+  );
 }
 
 function showStatus(status) {
@@ -111,9 +153,12 @@ function showVerdict(v) {
   card.yield.set(hour, h);
   display(card, v);
   redraw(card);
+  whatIf(card);
 }
 
 function record(card, v) {
+  card.recent.push({ score: v.score, defective: v.label?.defective });
+  if (card.recent.length > KEEP) card.recent.shift();
   const t = v.decidedAt / 1000;
   push(card.score, [t, v.score, v.threshold], ['t', 's', 'th']);
   push(card.latency, [t, v.timings.inferenceMs, v.timings.totalMs], ['t', 'model', 'total']);
