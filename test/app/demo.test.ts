@@ -82,10 +82,23 @@ describe('the demo', () => {
       let out = '';
       proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
       proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      // Listened for from the start: a demo that fails (a port taken meanwhile, say) ends the wait at once,
+      // with its output, instead of running the test into its timeout.
+      let ended = false;
+      const exited = new Promise<void>((r) =>
+        proc.once('exit', () => {
+          ended = true;
+          r();
+        }),
+      );
       try {
         await waitFor(
-          () => out.includes('inspectd ready'),
-          `the daemon ready (output so far:\n${out.slice(-2000)})`,
+          () => {
+            if (ended)
+              throw new Error(`scripts/demo.sh ended before the daemon was ready:\n${out.slice(-3000)}`);
+            return out.includes('inspectd ready');
+          },
+          'the daemon ready',
           240_000,
         );
         expect(out).toContain(`web UI:       http://127.0.0.1:${httpPort}/`);
@@ -108,7 +121,7 @@ describe('the demo', () => {
         await sub.client.endAsync();
       } finally {
         proc.kill('SIGTERM');
-        await new Promise((r) => proc.once('exit', r));
+        await exited;
       }
     },
   );

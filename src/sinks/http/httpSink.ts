@@ -10,6 +10,7 @@ import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import type { httpSettings } from './settings.js';
+import { switchRecipe } from './actions.js';
 import { EventHub } from './events.js';
 
 export type HttpSettings = Infer<typeof httpSettings>;
@@ -121,11 +122,18 @@ export class HttpSink implements Sink {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    // Everything here is read-only (Node leaves the body out of HEAD answers itself).
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return send(405, 'text/plain', `${req.method} not allowed: GET or HEAD\n`);
+    // The one operator action; everything else is read-only (Node leaves the body out of HEAD answers itself).
+    const action = /^\/api\/cameras\/([^/]+)\/recipe$/.exec(url.pathname);
+    if (action && req.method === 'POST') {
+      const a = await switchRecipe(req, decodeURIComponent(action[1]), this.ctx.control, this.ctx.log);
+      return send(a.status, 'application/json', JSON.stringify(a.body));
     }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', action ? 'POST' : 'GET, HEAD');
+      return send(405, 'text/plain', `${req.method} not allowed: ${action ? 'POST' : 'GET or HEAD'}\n`);
+    }
+    if (url.pathname === '/api/recipes')
+      return send(200, 'application/json', JSON.stringify(await this.ctx.control.recipes()));
     if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (url.pathname === '/readyz') {
       const r = this.ctx.control.status().readiness;

@@ -1,9 +1,12 @@
 /// <reference lib="dom" />
 // The functions given to page.waitForFunction run in the browser, hence the DOM types.
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/fixtures.js';
 import { demoConfig } from '../../helpers/line.js';
+import { ROOT } from '../../helpers/paths.js';
 import { freePort, startDaemon, waitFor } from '../../helpers/peers.js';
 
 /** Debian's chromium (apt-get install chromium; scripts/install-deps.sh does), driven over CDP by playwright-core. */
@@ -22,8 +25,13 @@ describe('web UI in a real browser (Debian chromium)', () => {
         `${CHROMIUM} is missing: apt-get install chromium (scripts/install-deps.sh installs it)`,
       );
     http = await freePort();
+    // Two recipes to switch between: the demo, and a copy of it under another name.
+    const recipes = tempDir('ui-recipes');
+    for (const name of ['demo', 'demo-b'])
+      cpSync(path.join(ROOT, 'models', 'demo'), path.join(recipes, name), { recursive: true });
     daemon = startDaemon(
       demoConfig({
+        recipesDir: recipes,
         http: { host: '127.0.0.1', port: http, maxLiveViews: MAX_LIVE_VIEWS },
         mqtt: { url: '', embedded: { host: '127.0.0.1', port: await freePort() } },
       }),
@@ -161,5 +169,55 @@ describe('web UI in a real browser (Debian chromium)', () => {
     expect(bad.status).toBe(404);
     expect(await bad.text()).toContain('cameras: cam1');
     expect((await fetch(url('/api/yield?camera=cam1&from=yesterday'))).status).toBe(400);
+  });
+
+  it('switches a recipe after the operator confirms; refuses an action without its header or for a missing recipe', async () => {
+    const action = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url('/api/cameras/cam1/recipe'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const noHeader = await action({ recipe: 'demo-b' });
+    expect(noHeader.status).toBe(403);
+    expect(((await noHeader.json()) as { error: string }).error).toContain('x-inspectd-action');
+    const missing = await action({ recipe: 'nope' }, { 'x-inspectd-action': '1' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: string }).error).toContain('recipes: demo, demo-b');
+    const put = await fetch(url('/api/cameras/cam1/recipe'), { method: 'PUT', body: '{}' });
+    expect([put.status, put.headers.get('allow')]).toEqual([405, 'POST']);
+
+    const page = await browser.newPage();
+    const asked: string[] = [];
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    try {
+      await page.goto(url('/'));
+      const card = 'section.camera[data-camera="cam1"]';
+      await page.waitForSelector(`${card}[data-result]`);
+      expect(await page.inputValue(`${card} .recipe-choice`)).toBe('demo');
+      await page.selectOption(`${card} .recipe-choice`, 'demo-b');
+      await page.click(`${card} .switch button`);
+      await page.waitForFunction(
+        (sel) => document.querySelector(sel)?.textContent === 'now on demo-b',
+        `${card} .switch-result`,
+      );
+      expect(asked).toEqual([expect.stringContaining('Switch camera cam1 from recipe demo to demo-b?')]);
+      // The status stream shows the new recipe, and verdicts come from it.
+      await page.waitForFunction(
+        (sel) => /^demo-b · /.test(document.querySelector(sel)?.textContent ?? ''),
+        `${card} .meta`,
+      );
+      await waitFor(async () => {
+        const r = (await (await fetch(url('/api/results?camera=cam1&limit=1'))).json()) as {
+          verdicts: { recipe: string }[];
+        };
+        return r.verdicts[0]?.recipe === 'demo-b';
+      }, 'a verdict by demo-b');
+    } finally {
+      await page.close();
+    }
   });
 });

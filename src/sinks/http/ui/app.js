@@ -75,11 +75,48 @@ function makeCard(cam) {
     ],
     { scales: { x: { time: true, range: day }, y: { range: (u, min, max) => [0, Math.max(1, max)] } } },
   );
+  $(node, '.switch').addEventListener('submit', (e) => {
+    e.preventDefault();
+    switchRecipe(card, cam.id).catch((err) => text($(node, '.switch-result'), err.message));
+  });
   const input = $(node, '.proposed');
   input.addEventListener('input', () => whatIf(card));
   $(node, '.whatif').addEventListener('toggle', () => whatIf(card));
   cards.set(cam.id, card);
   return card;
+}
+
+/** Fills each camera's recipe list from the recipes folder, the active one selected. */
+function showRecipes(recipes, status) {
+  for (const c of status.cameras) {
+    const select = $(cards.get(c.id).node, '.recipe-choice');
+    select.replaceChildren(...recipes.map((r) => new Option(r, r, false, r === c.recipe)));
+  }
+}
+
+/**
+ * The same switch MQTT and OPC UA make, after the operator confirms it. The daemon takes it only from this
+ * box and only with the action header (see docs/web-ui.md).
+ */
+async function switchRecipe(card, camera) {
+  const n = card.node;
+  const recipe = $(n, '.recipe-choice').value;
+  const from = card.recipe;
+  if (!recipe || recipe === from) return text($(n, '.switch-result'), `already on ${from}`);
+  if (
+    !confirm(
+      `Switch camera ${camera} from recipe ${from} to ${recipe}? Frames from now on are judged by ${recipe}.`,
+    )
+  )
+    return;
+  text($(n, '.switch-result'), `switching to ${recipe}…`);
+  const r = await fetch(`/api/cameras/${encodeURIComponent(camera)}/recipe`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-inspectd-action': '1' },
+    body: JSON.stringify({ recipe }),
+  });
+  const answer = await r.json();
+  text($(n, '.switch-result'), r.ok ? `now on ${answer.recipe}` : `refused: ${answer.error}`);
 }
 
 /**
@@ -127,6 +164,7 @@ function showStatus(status) {
   state.className = `state ${r.ready ? 'ready' : r.state === 'degraded' ? 'degraded' : 'down'}`;
   for (const c of status.cameras) {
     const card = cards.get(c.id) ?? makeCard(c);
+    card.recipe = c.recipe;
     text(
       $(card.node, '.meta'),
       `${c.recipe} · ${c.source.kind} ${c.source.state} · ${c.provider} · ${c.mode ?? ''}`.replace(
@@ -228,6 +266,7 @@ async function start() {
   };
   const status = await getJson('/api/status');
   showStatus(status);
+  showRecipes(await getJson('/api/recipes'), status);
   const since = Date.now() - 24 * 3600 * 1000;
   const seen = new Set();
   await Promise.all(

@@ -1,0 +1,96 @@
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { messageOf } from '../../core/errors.js';
+import type { LineControl } from '../../core/line.js';
+
+/** The header every operator action must carry: a page of another site cannot send it without our consent. */
+export const ACTION_HEADER = 'x-inspectd-action';
+const MAX_BODY_BYTES = 1024;
+
+export interface ActionAnswer {
+  status: number;
+  body: unknown;
+}
+
+const fail = (status: number, error: string): ActionAnswer => ({ status, body: { error } });
+
+/** Loopback only: 127.0.0.0/8, ::1, and IPv4 on an IPv6 socket. */
+const isLoopback = (a = ''): boolean => /^(127\.|::1$|::ffff:127\.)/.test(a);
+
+/**
+ * Who may act. There is no login yet, so operator actions are taken only from the box itself (the browser on
+ * the line PC, or a reverse proxy there that authenticates), and only with the action header, which a browser
+ * adds to a cross-site request only after a CORS preflight this server never grants: another site open in the
+ * operator's browser cannot switch a recipe.
+ */
+export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefined {
+  if (!isLoopback(req.socket.remoteAddress))
+    return fail(
+      403,
+      `operator actions are taken from this box only (this request came from ${req.socket.remoteAddress}): use the web UI on the line PC, or switch recipes over MQTT or OPC UA, which have logins`,
+    );
+  if (req.headers[ACTION_HEADER] === undefined)
+    return fail(403, `an operator action needs the ${ACTION_HEADER} header (the web UI sends it)`);
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+    return fail(415, 'send the action as JSON (content-type: application/json)');
+  return undefined;
+}
+
+/** The request's body as JSON, at most 1 KiB; an answer instead when it is too long or not JSON. */
+async function jsonBody(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY_BYTES) {
+      req.destroy();
+      return fail(413, `an action is at most ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(c);
+  }
+  try {
+    return { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return fail(400, 'the body is not valid JSON: send {"recipe": "<name>"}');
+  }
+}
+
+/**
+ * POST /api/cameras/ID/recipe {"recipe": NAME}: the same switch MQTT and OPC UA make (loaded and warmed, then
+ * swapped between two frames), to a recipe that exists. Logged with where it came from.
+ */
+export async function switchRecipe(
+  req: http.IncomingMessage,
+  camera: string,
+  control: LineControl,
+  log: Logger,
+): Promise<ActionAnswer> {
+  const refused = refuseAction(req);
+  if (refused) return refused;
+  const parsed = await jsonBody(req);
+  if ('status' in (parsed as object)) return parsed as ActionAnswer;
+  const recipe = ((parsed as { json: unknown }).json as { recipe?: unknown } | null)?.recipe;
+  if (typeof recipe !== 'string' || recipe === '')
+    return fail(400, 'send {"recipe": "<name>"} with the name of a recipe folder');
+  if (!control.cameras.includes(camera))
+    return fail(
+      404,
+      `camera ${JSON.stringify(camera)} is not on this line; cameras: ${control.cameras.join(', ')}`,
+    );
+  const known = await control.recipes();
+  if (!known.includes(recipe))
+    return fail(
+      404,
+      `recipe ${JSON.stringify(recipe)} is not in the recipes folder; recipes: ${known.join(', ')}`,
+    );
+  try {
+    const active = await control.setRecipe(camera, recipe);
+    log.info(
+      { camera, recipe: active, from: req.socket.remoteAddress, via: 'web UI' },
+      `web UI: camera ${camera} now inspects with recipe ${active}`,
+    );
+    return { status: 200, body: { camera, recipe: active } };
+  } catch (e) {
+    return fail(409, messageOf(e));
+  }
+}
