@@ -130,6 +130,14 @@ describe('web UI in a real browser (Debian chromium)', () => {
   });
 
   it(`serves at most http.maxLiveViews (${MAX_LIVE_VIEWS}) event streams; the next is told why`, async () => {
+    // The pages of the tests before have closed their streams; the server learns it when the sockets close.
+    await waitFor(
+      async () =>
+        /inspectd_sink_stat\{sink="http",stat="liveViews"\} 0\b/.test(
+          await (await fetch(url('/metrics'))).text(),
+        ),
+      'no live view open',
+    );
     const open: AbortController[] = [];
     try {
       for (let i = 0; i < MAX_LIVE_VIEWS; i++) {
