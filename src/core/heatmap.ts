@@ -21,48 +21,20 @@ export interface Box {
 }
 
 /**
- * An anomaly map blended over an image, as RGB at the image's size: blue at `lo`, red at `hi` (a fixed scale,
- * so pictures compare at a glance), 45% heat over 55% image. The map covers the whole image at its own size
- * (the recipe's), sampled bilinearly between pixel centres when the sizes differ, so a camera frame of any
- * size gets its map stretched over it as the recipe saw it.
+ * An anomaly map blended over an image of the same size, as RGB: blue at `lo`, red at `hi` (a fixed scale, so
+ * pictures compare at a glance), 45% heat over 55% image; a gray image counts as RGB.
  */
-export function overlayHeatmap(
-  img: Pixels,
-  map: { data: Float32Array; width: number; height: number },
-  lo: number,
-  hi: number,
-): Buffer {
-  const { width: W, height: H, channels: C, data } = img;
-  const out = Buffer.alloc(W * H * 3);
+export function overlayHeatmap(img: Pixels, map: Float32Array, lo: number, hi: number): Buffer {
+  const { channels: C, data } = img;
+  const out = Buffer.alloc(map.length * 3);
   const span = Math.max(hi - lo, 1e-9);
-  const sx = map.width / W;
-  const sy = map.height / H;
-  // Per output column, the two map columns and the weight of the second (the same for every row).
-  const x0 = new Int32Array(W);
-  const x1 = new Int32Array(W);
-  const fx = new Float32Array(W);
-  for (let x = 0; x < W; x++) {
-    const u = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), map.width - 1);
-    x0[x] = Math.floor(u);
-    x1[x] = Math.min(x0[x] + 1, map.width - 1);
-    fx[x] = u - x0[x];
-  }
-  for (let y = 0; y < H; y++) {
-    const v = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), map.height - 1);
-    const r0 = Math.floor(v) * map.width;
-    const r1 = Math.min(Math.floor(v) + 1, map.height - 1) * map.width;
-    const fy = v - Math.floor(v);
-    for (let x = 0; x < W; x++) {
-      const top = map.data[r0 + x0[x]] * (1 - fx[x]) + map.data[r0 + x1[x]] * fx[x];
-      const bottom = map.data[r1 + x0[x]] * (1 - fx[x]) + map.data[r1 + x1[x]] * fx[x];
-      const [hr, hg, hb] = heatColour((top * (1 - fy) + bottom * fy - lo) / span);
-      const i = y * W + x;
-      const p = i * C;
-      const [r, g, b] = C === 3 ? [data[p], data[p + 1], data[p + 2]] : [data[p], data[p], data[p]];
-      out[i * 3] = Math.round(0.55 * r + 0.45 * hr);
-      out[i * 3 + 1] = Math.round(0.55 * g + 0.45 * hg);
-      out[i * 3 + 2] = Math.round(0.55 * b + 0.45 * hb);
-    }
+  for (let i = 0; i < map.length; i++) {
+    const [hr, hg, hb] = heatColour((map[i] - lo) / span);
+    const p = i * C;
+    const [r, g, b] = C === 3 ? [data[p], data[p + 1], data[p + 2]] : [data[p], data[p], data[p]];
+    out[i * 3] = Math.round(0.55 * r + 0.45 * hr);
+    out[i * 3 + 1] = Math.round(0.55 * g + 0.45 * hg);
+    out[i * 3 + 2] = Math.round(0.55 * b + 0.45 * hb);
   }
   return out;
 }

@@ -1,3 +1,5 @@
+import type { Pixels } from './heatmap.js';
+
 /** A defect region on the anomaly map, in input-image pixels of the recipe. */
 export interface Region {
   x: number;
@@ -48,7 +50,7 @@ export interface VerdictArtifacts {
   /** Interleaved 8-bit pixels (RGB, or gray when channels is 1) at the recipe's input size. */
   image: { data: Buffer; width: number; height: number; channels: 1 | 3 };
   /** The camera's frame at its own size (decoded when it came encoded), as it went into the recipe's graph. */
-  camera?: { data: Uint8Array; width: number; height: number; channels: 1 | 3 };
+  camera?: Pixels;
   map: Float32Array;
   mapWidth: number;
   mapHeight: number;

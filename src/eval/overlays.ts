@@ -43,12 +43,7 @@ export async function writeOverlays(
     });
     const map = r.maps.get(img.file)!;
     const mask = r.masks.get(img.file);
-    const px = overlayHeatmap(
-      { data: decoded.data, width: W, height: H, channels: 3 },
-      { data: map, width: W, height: H },
-      lo,
-      hi,
-    );
+    const px = overlayHeatmap({ data: decoded.data, width: W, height: H, channels: 3 }, map, lo, hi);
     if (mask) {
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {

@@ -18,29 +18,10 @@ const px = (rgb: Uint8Array, w: number, x: number, y: number) => [
 
 describe('overlayHeatmap', () => {
   it('blends 45 % heat over 55 % image, gray as RGB, at the same size', () => {
-    const out = overlayHeatmap(
-      gray(2, 1, 100),
-      mapOf(2, 1, (x) => x),
-      0,
-      1,
-    );
+    const out = overlayHeatmap(gray(2, 1, 100), mapOf(2, 1, (x) => x).data, 0, 1);
     const blend = (c: number[]) => c.map((h) => Math.round(0.55 * 100 + 0.45 * h));
     expect(px(out, 2, 0, 0)).toEqual(blend(heatColour(0)));
     expect(px(out, 2, 1, 0)).toEqual(blend(heatColour(1)));
-  });
-
-  it('stretches a small map over a large frame: each map cell covers its share of the frame', () => {
-    // A 4x2 map with one hot cell (2, 1) over a 400x200 frame: hot around (250, 150), cold at the far corner.
-    const out = overlayHeatmap(
-      gray(400, 200, 0),
-      mapOf(4, 2, (x, y) => (x === 2 && y === 1 ? 1 : 0)),
-      0,
-      1,
-    );
-    const red = (c: number[]) => c[0] - c[2];
-    expect(red(px(out, 400, 250, 150))).toBeGreaterThan(40);
-    expect(red(px(out, 400, 50, 50))).toBeLessThan(-40);
-    expect(out.length).toBe(400 * 200 * 3);
   });
 });
 

@@ -142,7 +142,8 @@ export class ArchiveSink implements Sink {
 
   publish(v: Verdict, a: VerdictArtifacts): void {
     if (v.ok && !(Math.random() < this.s.okSampleRate)) return;
-    const bytes = this.picture(a).data.length;
+    const pic = this.s.image === 'camera' && a.camera ? a.camera : a.image;
+    const bytes = pic.data.length;
     if (this.pending >= MAX_PENDING || (this.pending > 0 && this.pendingBytes + bytes > MAX_PENDING_BYTES)) {
       this.skipped++;
       this.throttle.warn(
@@ -155,7 +156,7 @@ export class ArchiveSink implements Sink {
     this.pending++;
     this.pendingBytes += bytes;
     this.chain = this.chain
-      .then(() => this.write(v, a))
+      .then(() => this.write(v, a, pic))
       .catch((e: unknown) => {
         this.failed++;
         this.failures.add(Date.now());
@@ -172,17 +173,12 @@ export class ArchiveSink implements Sink {
       });
   }
 
-  /** What is kept of a frame: the camera's (when the pipeline gave it) or the model's input. */
-  private picture(a: VerdictArtifacts): VerdictArtifacts['image'] | NonNullable<VerdictArtifacts['camera']> {
-    return this.s.image === 'camera' && a.camera ? a.camera : a.image;
-  }
-
-  private async write(v: Verdict, a: VerdictArtifacts): Promise<void> {
+  /** `pic`: what is kept of the frame, the camera's (when the pipeline gave it) or the model's input. */
+  private async write(v: Verdict, a: VerdictArtifacts, pic: Pixels): Promise<void> {
     const when = new Date(v.decidedAt);
     const day = when.toISOString().slice(0, 10);
     const dir = path.join(this.s.dir, v.cameraId, day);
     const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
-    const pic = this.picture(a);
     const { width, height, channels } = pic;
     const { lo, hi } = v.heatScale;
     const map = { data: a.map, width: a.mapWidth, height: a.mapHeight };

@@ -36,22 +36,22 @@ export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefine
   return undefined;
 }
 
-/** The request's body as JSON, at most 1 KiB; an answer instead when it is too long or not JSON. */
-async function jsonBody(req: http.IncomingMessage): Promise<unknown> {
+/** The request's body as JSON, at most 1 KiB; or the answer when it is too long or not JSON. */
+async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
     if (size > MAX_BODY_BYTES) {
       req.destroy();
-      return fail(413, `an action is at most ${MAX_BODY_BYTES} bytes`);
+      return { answer: fail(413, `an action is at most ${MAX_BODY_BYTES} bytes`) };
     }
     chunks.push(c);
   }
   try {
     return { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
   } catch {
-    return fail(400, 'the body is not valid JSON: send {"recipe": "<name>"}');
+    return { answer: fail(400, 'the body is not valid JSON: send {"recipe": "<name>"}') };
   }
 }
 
@@ -67,9 +67,9 @@ export async function switchRecipe(
 ): Promise<ActionAnswer> {
   const refused = refuseAction(req);
   if (refused) return refused;
-  const parsed = await jsonBody(req);
-  if ('status' in (parsed as object)) return parsed as ActionAnswer;
-  const recipe = ((parsed as { json: unknown }).json as { recipe?: unknown } | null)?.recipe;
+  const body = await jsonBody(req);
+  if ('answer' in body) return body.answer;
+  const recipe = (body.json as { recipe?: unknown } | null)?.recipe;
   if (typeof recipe !== 'string' || recipe === '')
     return fail(400, 'send {"recipe": "<name>"} with the name of a recipe folder');
   if (!control.cameras.includes(camera))

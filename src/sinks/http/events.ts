@@ -51,6 +51,11 @@ export class EventHub {
     }
   }
 
+  /** Streams open now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
   /** A comment line: keeps idle streams open through proxies, and finds closed ones. */
   ping(): void {
     for (const c of this.clients) c.write(': ping\n\n');

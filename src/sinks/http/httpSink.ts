@@ -86,7 +86,7 @@ export class HttpSink implements Sink {
     });
     let ticks = 0;
     this.timer = setInterval(() => {
-      this.hub.send('status', this.ctx.control.status());
+      if (this.hub.size > 0) this.hub.send('status', this.ctx.control.status());
       if (++ticks % PING_EVERY === 0) this.hub.ping();
     }, STATUS_EVERY_MS);
     this.timer.unref();
@@ -220,8 +220,7 @@ export class HttpSink implements Sink {
 async function picture({ verdict, artifacts: a }: Shown, heat: boolean): Promise<Buffer> {
   const { width, height } = a.image;
   const { lo, hi } = verdict.heatScale;
-  const map = { data: a.map, width: a.mapWidth, height: a.mapHeight };
-  const pixels = heat ? overlayHeatmap(a.image, map, lo, hi) : a.image.data;
+  const pixels = heat ? overlayHeatmap(a.image, a.map, lo, hi) : a.image.data;
   return sharp(pixels, { raw: { width, height, channels: heat ? 3 : a.image.channels } })
     .png()
     .toBuffer();
