@@ -1,6 +1,7 @@
 """Good images -> one normalized float tensor [N,3,S,S], preprocessed as inspectd does (RGB, stretch-resize
 bilinear to S x S, ImageNet mean/std), so the model trains on what the recipe will see."""
 
+import math
 import os
 
 import torch
@@ -15,12 +16,20 @@ STD = (0.229, 0.224, 0.225)
 def list_images(folder):
     if not os.path.isdir(folder):
         raise TrainError(f"--images {folder} is not a folder; pass a folder of good images (e.g. train/good)")
-    files = sorted(
-        os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS) and not f.startswith(".")
-    )
+    # The same list and order as inspectd's listImages, so a held-out split names the same images.
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS))
     if not files:
         raise TrainError(f"--images {folder} has no images ({', '.join(IMAGE_EXTS)}); pass a folder of good images")
     return files
+
+
+def split_holdout(files, fraction):
+    """(kept, held out): every (1/fraction)th image in name order is held out, as `inspectd fit --holdout`
+    splits them (src/fit/fitCommon.ts splitHoldout), so fit's threshold comes from images training never saw."""
+    kept, held = [], []
+    for i, f in enumerate(files):
+        (held if math.floor((i + 1) * fraction) > math.floor(i * fraction) else kept).append(f)
+    return kept, held
 
 
 def load_images(files, size, limit=None, log=None):

@@ -18,7 +18,7 @@ from .errors import TrainError
 STATE_FILE = "state.pt"
 
 
-def common_args(prog, description, default_size):
+def common_args(prog, description, default_size, holdout=False):
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument("--images", required=True, help="folder of good images")
     p.add_argument("--out", required=True, help="ONNX model to write")
@@ -32,8 +32,11 @@ def common_args(prog, description, default_size):
     p.add_argument("--log-every", type=int, default=50, help="iterations between progress lines")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --work")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: one per core)")
     p.add_argument("--limit-images", type=int, default=0, help="use only the first K images (0: all)")
+    if holdout:
+        p.add_argument("--holdout", type=float, default=0.0,
+                       help="leave every (1/F)th image in name order out, for `inspectd fit --holdout F`")
     return p
 
 
@@ -46,6 +49,8 @@ def check_common(args):
         raise TrainError(f"--lr {args.lr} must be > 0")
     if args.checkpoint_every < 1 or args.log_every < 1:
         raise TrainError("--checkpoint-every and --log-every must be >= 1")
+    if not 0 <= getattr(args, "holdout", 0) <= 0.5:
+        raise TrainError(f"--holdout {args.holdout} must be from 0 to 0.5, as inspectd fit takes it")
 
 
 def pick_device(name):
@@ -71,11 +76,17 @@ class Run:
         # Settings that must match for a resume (the cap may be raised).
         self.config = {k: v for k, v in config.items() if k not in ("iterations",)}
         self.device = pick_device(args.device)
-        if args.threads:
-            torch.set_num_threads(args.threads)
+        # torch's own default can be 1 thread (OpenMP sees one CPU in some containers): take every core.
+        torch.set_num_threads(args.threads or os.cpu_count() or 1)
         self.work = args.work or args.out + ".work"
         seed_everything(args.seed)
         files = data.list_images(args.images)
+        self.held_out = []
+        if getattr(args, "holdout", 0):
+            files, self.held_out = data.split_holdout(files, args.holdout)
+            if not self.held_out:
+                raise TrainError(f"--holdout {args.holdout} of the {len(files)} images holds out none; raise it")
+            self.log(f"{len(self.held_out)} of {len(files) + len(self.held_out)} images held out for fit's threshold")
         self.x, self.files, self.skipped = data.load_images(
             files, args.size, args.limit_images or None, log=self.log
         )
@@ -184,13 +195,17 @@ class Run:
                 self.save()
 
     # ---- export -----------------------------------------------------------------------------------------
-    def export(self, net, output_names, metadata, opset=13):
-        """Writes the ONNX model: input `input` [N,3,S,S] (normalized RGB), the named outputs, N dynamic."""
+    def export(self, net, output_names, metadata, opset=13, spatial=False):
+        """Writes the ONNX model: input `input` [N,3,S,S] (normalized RGB), the named outputs, N dynamic; with
+        `spatial` H and W too (a feature backbone, which inspectd runs at the recipe's size)."""
         import onnx
 
         net = net.cpu().eval()
         example = self.x[:1].cpu()
-        dyn = {"input": {0: "N"}, **{n: {0: "N"} for n in output_names}}
+        if spatial:
+            dyn = {"input": {0: "N", 2: "H", 3: "W"}, **{n: {0: "N", 2: f"H_{n}", 3: f"W_{n}"} for n in output_names}}
+        else:
+            dyn = {"input": {0: "N"}, **{n: {0: "N"} for n in output_names}}
         os.makedirs(os.path.dirname(os.path.abspath(self.args.out)), exist_ok=True)
         tmp = self.args.out + ".tmp"
         with torch.no_grad(), warnings.catch_warnings():
@@ -216,6 +231,10 @@ class Run:
             "inspectd.train_settings": json.dumps({**self.config, "iterations": self.args.iterations}, sort_keys=True),
             **metadata,
         }
+        if self.held_out:
+            # fit --holdout checks the images it scores for the threshold are among these.
+            meta["inspectd.train_holdout"] = str(self.args.holdout)
+            meta["inspectd.train_holdout_images"] = json.dumps([os.path.basename(f) for f in self.held_out])
         for k, v in meta.items():
             e = m.metadata_props.add()
             e.key, e.value = k, v

@@ -106,3 +106,47 @@ def generator_loss(d, fake):
     """The encoder's side: make the discriminator call its embeddings 'real' (non-saturating form)."""
     lf = d(fake)
     return F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))
+
+
+# ---- S002 fusion (journal paper, eq. 4-7) ------------------------------------------------------------------
+
+
+def _split_mean(values, normal, anomalous):
+    """Means of `values` over the normal and the anomalous positions (0 where there are none, so a batch
+    without pseudo-anomalies adds nothing to the push terms)."""
+    n = normal.sum().clamp_min(1)
+    a = anomalous.sum().clamp_min(1)
+    return (values * normal).sum() / n, (values * anomalous).sum() / a
+
+
+def hypersphere_loss(a, normal, anomalous):
+    """Eq. 4: normal positions pulled to the centre (A), anomalous pushed out (-log(1 - exp(-A))); the two
+    classes weighted equally, as pseudo-anomalies cover far fewer positions than good surface."""
+    pull, _ = _split_mean(a, normal, anomalous)
+    # -log(1 - exp(-A)) without cancellation; A is clamped off 0, where it is infinite.
+    _, push = _split_mean(-torch.log(-torch.expm1(-a.clamp_min(1e-4))), normal, anomalous)
+    return pull + push
+
+
+def score_hinge_loss(s, normal, anomalous, gamma=2.5, margin=5.0):
+    """Eq. 5: normal scores below gamma; anomalous scores above the mean normal score by at least `margin`."""
+    low = F.relu(s - gamma)
+    low_mean, _ = _split_mean(low, normal, anomalous)
+    mean_normal = (s * normal).sum() / normal.sum().clamp_min(1)
+    _, high = _split_mean(F.relu(margin - (s - mean_normal)), normal, anomalous)
+    return low_mean + high
+
+
+def consistency_loss(psi, s, normal, samples, gen):
+    """Eq. 6-7: on `samples` normal positions, KL between the rows of softmax(-pairwise feature distance) and
+    of softmax(-pairwise score distance): positions close in feature space must be close in score."""
+    feats = psi.permute(0, 2, 3, 1).reshape(-1, psi.shape[1])
+    scores = s.reshape(-1, 1)
+    idx = torch.nonzero(normal.reshape(-1) > 0).squeeze(1)
+    if idx.numel() < 2:
+        return psi.sum() * 0
+    pick = idx[torch.randperm(idx.numel(), generator=gen)[:samples].to(idx.device)]
+    f, v = feats[pick], scores[pick]
+    p = F.log_softmax(-torch.cdist(f, f), dim=1)
+    q = F.log_softmax(-torch.cdist(v, v), dim=1)
+    return F.kl_div(q, p, log_target=True, reduction="batchmean")

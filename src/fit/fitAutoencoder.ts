@@ -22,12 +22,16 @@ export type AutoencoderFitOptions = Omit<FitBaseOptions, 'backbone' | 'layers' |
   size?: string;
 };
 
-export type AutoencoderMethod = 'hybrid' | 'multilevel';
+export type TrainedMethod = 'hybrid' | 'multilevel' | 'fusion';
 
-const SCRIPTS: Record<AutoencoderMethod, string> = {
+const SCRIPTS: Record<TrainedMethod, string> = {
   hybrid: 'scripts/train_hybrid.py',
   multilevel: 'scripts/train_multilevel.py',
+  fusion: 'scripts/train_fusion.py',
 };
+
+/** `inspectd.kind` of the models the training scripts write: autoencoders, and the trained fusion network. */
+const TRAINED_KINDS = ['autoencoder', 'trained'];
 
 const advice = (o: AutoencoderFitOptions): FewImagesAdvice => ({
   need: `the normalizing weights and the threshold need at least ${o.minImages}`,
@@ -38,20 +42,20 @@ const advice = (o: AutoencoderFitOptions): FewImagesAdvice => ({
  * Checks the model is one the method's training script wrote, takes its fixed input size, and starts the
  * fit as every method does (output folder, image list, model inspected with `layers` as its levels).
  */
-export async function startAutoencoderFit(
+export async function startTrainedFit(
   o: AutoencoderFitOptions,
-  method: AutoencoderMethod,
+  method: TrainedMethod,
   layers: string[],
   log: Logger,
 ): Promise<{ start: FitStart; base: FitBaseOptions }> {
   const meta = Object.fromEntries(
     (readModel(o.model).metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']),
   );
-  if (meta['inspectd.kind'] !== 'autoencoder' || meta['inspectd.method'] !== method) {
-    const why =
-      meta['inspectd.kind'] === 'autoencoder'
-        ? `was trained for --method ${meta['inspectd.method']}, not ${method}`
-        : `is not an autoencoder written by an inspectd training script (inspectd.kind: ${meta['inspectd.kind'] ?? 'none'})`;
+  const fromScript = TRAINED_KINDS.includes(meta['inspectd.kind']);
+  if (!fromScript || meta['inspectd.method'] !== method) {
+    const why = fromScript
+      ? `was trained for --method ${meta['inspectd.method']}, not ${method}`
+      : `is not a model written by an inspectd training script (inspectd.kind: ${meta['inspectd.kind'] ?? 'none'})`;
     throw new InspectdError(`--model ${o.model} ${why}`, {
       subject: o.model,
       fix: `train one with ${SCRIPTS[method]}, or pass the --method it was trained for`,

@@ -103,6 +103,7 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
   }
   const size = parseSize(o.size)!;
   const bb = await inspectBackbone(o.backbone, o.layers, size, o.session, log);
+  checkHoldout(o, holdout, bb.metadata, log);
   const input: InputSpec = {
     name: bb.inputName,
     width: size.width,
@@ -113,6 +114,37 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
     resize: 'stretch-linear-front',
   };
   return { files, holdout, bb, input };
+}
+
+/**
+ * A threshold from held-out images is honest only if no training saw them. A model trained on good images by
+ * one of the project's scripts (its metadata names them) must have held out the same images: the scripts'
+ * `--holdout F` splits as `splitHoldout` does. ImageNet backbones never saw the images.
+ */
+function checkHoldout(o: FitBaseOptions, holdout: string[], meta: Record<string, string>, log: Logger): void {
+  if (!holdout.length || meta['inspectd.train_images'] === undefined) return;
+  const script = meta['inspectd.exporter'] ?? 'its training script';
+  const fix = `train with ${script} --holdout ${o.holdout} on the same folder, or pass --holdout 0`;
+  const listed = meta['inspectd.train_holdout_images'];
+  if (listed === undefined) {
+    log.warn(
+      { model: o.backbone, holdout: o.holdout },
+      `--holdout ${o.holdout}: ${o.backbone} was trained on every image of its folder, so the held-out images are not new to it and the threshold may be too low (more good parts rejected); ${fix}`,
+    );
+    return;
+  }
+  const heldInTraining = new Set(JSON.parse(listed) as string[]);
+  const seen = holdout.map((f) => path.basename(f)).filter((f) => !heldInTraining.has(f));
+  if (seen.length) {
+    throw new InspectdError(
+      `--holdout ${o.holdout} holds out ${seen.length} image(s) that ${o.backbone} was trained on (${seen.slice(0, 3).join(', ')}${seen.length > 3 ? ', ...' : ''}); its threshold would not be honest`,
+      {
+        subject: '--holdout',
+        value: o.holdout,
+        fix: `${fix} (the model held out ${meta['inspectd.train_holdout']})`,
+      },
+    );
+  }
 }
 
 /**

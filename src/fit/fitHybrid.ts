@@ -3,7 +3,7 @@ import { GraphBuilder } from '../onnx/graphBuilder.js';
 import type { Manifest } from '../recipe/manifest.js';
 import { mapToOutputs } from '../scoring/mapHead.js';
 import { centerDistance, squaredErrorMap, weightedSum } from '../scoring/reconstruction/terms.js';
-import { inverseMean, startAutoencoderFit, termPass, type AutoencoderFitOptions } from './fitAutoencoder.js';
+import { inverseMean, startTrainedFit, termPass, type AutoencoderFitOptions } from './fitAutoencoder.js';
 import { finishRecipe, FitTimings, tooFewImages } from './fitCommon.js';
 
 const Z = 'z';
@@ -17,7 +17,7 @@ const RECON = 'recon';
  */
 export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<Manifest> {
   const timings = new FitTimings();
-  const { start, base } = await startAutoencoderFit(o, 'hybrid', [Z, RECON], log);
+  const { start, base } = await startTrainedFit(o, 'hybrid', [Z, RECON], log);
   const { bb } = start;
   const zLevel = bb.levels.find((l) => l.name === Z)!;
   const zDims = [zLevel.channels, zLevel.height, zLevel.width];

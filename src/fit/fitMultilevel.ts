@@ -5,7 +5,7 @@ import type { Manifest } from '../recipe/manifest.js';
 import { mapToOutputs } from '../scoring/mapHead.js';
 import { reencode } from '../scoring/reconstruction/reencode.js';
 import { squaredErrorMap, weightedSum } from '../scoring/reconstruction/terms.js';
-import { inverseMean, startAutoencoderFit, termPass, type AutoencoderFitOptions } from './fitAutoencoder.js';
+import { inverseMean, startTrainedFit, termPass, type AutoencoderFitOptions } from './fitAutoencoder.js';
 import { finishRecipe, FitTimings, tooFewImages } from './fitCommon.js';
 import { trainingSettings } from './fitHybrid.js';
 
@@ -33,7 +33,7 @@ export function featureErrorMap(b: GraphBuilder, bb: BackboneInfo): string {
  */
 export async function fitMultilevel(o: AutoencoderFitOptions, log: Logger): Promise<Manifest> {
   const timings = new FitTimings();
-  const { start, base } = await startAutoencoderFit(o, 'multilevel', [RECON, ...LEVELS], log);
+  const { start, base } = await startTrainedFit(o, 'multilevel', [RECON, ...LEVELS], log);
   const { bb } = start;
   const input = bb.inputName;
 

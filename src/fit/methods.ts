@@ -4,6 +4,7 @@ import { bool, custom, int, nonEmpty, num, oneOf, text, type Infer } from '../co
 import type { Manifest } from '../recipe/manifest.js';
 import type { AutoencoderFitOptions } from './fitAutoencoder.js';
 import type { FitBaseOptions } from './fitCommon.js';
+import { fitFusion, FUSION_MAPS, type FusionMap } from './fitFusion.js';
 import { fitGaussian } from './fitGaussian.js';
 import { fitHybrid } from './fitHybrid.js';
 import { fitMultilevel } from './fitMultilevel.js';
@@ -203,6 +204,22 @@ const nearestPatch = method({
     ),
 });
 
+/** The flags of a model a training script wrote. */
+const trainedModelFlags = (script: string) =>
+  ({
+    model: {
+      doc: `the ONNX model ${script} wrote`,
+      format: nonEmpty('a file'),
+      required: true,
+      value: 'FILE',
+    },
+    size: {
+      doc: 'input size in pixels; default the size the model was trained at',
+      format: SIZE,
+      value: 'N|WxH',
+    },
+  }) as const;
+
 /** Autoencoder recipes: the model comes from a training script, trained at a fixed size. */
 const autoencoder = (
   summary: string,
@@ -211,21 +228,30 @@ const autoencoder = (
 ): FitMethod =>
   method({
     summary,
-    flags: {
-      model: {
-        doc: `the ONNX model ${script} wrote`,
-        format: nonEmpty('a file'),
-        required: true,
-        value: 'FILE',
-      },
-      size: {
-        doc: 'input size in pixels; default the size the model was trained at',
-        format: SIZE,
-        value: 'N|WxH',
-      },
-    },
+    flags: trainedModelFlags(script),
     run: (o, log) => refitting(o, fit, log),
   });
+
+const fusion = method({
+  summary:
+    'a fusion network trained on pseudo-anomalies (S002, scripts/train_fusion.py): anomaly = its score per position',
+  flags: {
+    ...trainedModelFlags('scripts/train_fusion.py'),
+    map: {
+      doc: "the network's map the recipe scores: its score head (score), or the features' distance from the centre (feature)",
+      format: oneOf(Object.keys(FUSION_MAPS) as FusionMap[]),
+      default: 'score' as FusionMap,
+      value: 'MAP',
+    },
+  },
+  check: (o) =>
+    o.refit
+      ? [
+          '--refit: fit learns nothing from the images here (scripts/train_fusion.py trained the network); train with --holdout F there and pass the same --holdout F here',
+        ]
+      : [],
+  run: (o, log) => fitFusion(o, log),
+});
 
 /** Every fit method, by its --method name (the recipe's manifest says it). */
 export const fitMethods: Record<string, FitMethod> = {
@@ -241,6 +267,7 @@ export const fitMethods: Record<string, FitMethod> = {
     'scripts/train_multilevel.py',
     fitMultilevel,
   ),
+  fusion,
 };
 
 /**

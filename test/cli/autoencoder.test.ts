@@ -124,7 +124,7 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
       r = await runCli(fitArgs('hybrid', SHARED_BACKBONE, images, out));
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
-        /is not an autoencoder written by an inspectd training script \(inspectd\.kind: none\)/,
+        /is not a model written by an inspectd training script \(inspectd\.kind: none\)/,
       );
 
       r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--size', '128']));

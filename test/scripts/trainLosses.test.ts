@@ -14,3 +14,13 @@ it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian pen
   expect(r.stderr).toMatch(/test_every_layer_of_psi_ends_near_unit_largest_singular_value .*\.\.\. ok/);
   expect(r.stderr).toMatch(/test_decreases_when_trained_alone .*\.\.\. ok/);
 }, 120_000);
+
+it('the trained feature recipes pass their Python unit tests (pseudo-anomalies, holdout split, S002 losses, jigsaw, MFCSAM)', async () => {
+  const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'scripts', 'train_fusion_unittest.py'), '-v'], {
+    cwd: ROOT,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/Ran 12 tests in [\d.]+s\n\nOK\n/);
+  expect(r.stderr).toMatch(/test_every_kind_changes_the_image_only_under_its_non_empty_mask .*\.\.\. ok/);
+  expect(r.stderr).toMatch(/test_the_same_split_as_inspectd_fit .*\.\.\. ok/);
+}, 120_000);
