@@ -40,7 +40,7 @@ DEFAULT_KINDS = "texture,cutpaste,confetti"
 
 def parse(argv):
     p = common_args(PROG, __doc__.splitlines()[0], default_size=224, holdout=True)
-    p.set_defaults(iterations=600, lr=1e-3)
+    p.set_defaults(iterations=800, lr=1e-3)
     p.add_argument("--backbone-weights", required=True, help="torchvision mobilenet_v2 ImageNet state_dict (.pth)")
     p.add_argument("--dim", type=int, default=64, help="channels of psi")
     p.add_argument("--finetune-blocks", type=int, default=0, help="train the backbone's last K blocks too (0-14)")

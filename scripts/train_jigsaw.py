@@ -39,7 +39,7 @@ GRID = 3
 
 def parse(argv):
     p = common_args(PROG, __doc__.splitlines()[0], default_size=224, holdout=True)
-    p.set_defaults(iterations=400, lr=1e-3)
+    p.set_defaults(iterations=300, lr=1e-3)
     p.add_argument("--backbone-weights", required=True, help="torchvision mobilenet_v2 ImageNet state_dict (.pth)")
     p.add_argument("--backbone-lr", type=float, default=1e-4, help="learning rate of the backbone's trained blocks")
     p.add_argument("--finetune-blocks", type=int, default=7,

@@ -16,7 +16,7 @@ it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian pen
 }, 120_000);
 
 it('the trained feature recipes pass their Python unit tests (pseudo-anomalies, holdout split, S002 losses, jigsaw, MFCSAM)', async () => {
-  const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'scripts', 'train_fusion_unittest.py'), '-v'], {
+  const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'scripts', 'train_features_unittest.py'), '-v'], {
     cwd: ROOT,
   });
   expect(r.code, r.stderr).toBe(0);
