@@ -61,7 +61,7 @@ export const schema = {
     },
     batch: {
       maxSize: {
-        doc: 'Frames of the cameras on one recipe scored in one run at most; 1 = no batching. Batches form only when several cameras deliver at once (docs/gpu.md, "Many cameras").',
+        doc: 'Frames of the cameras on one recipe scored in one run at most; 1 = no batching. Batches form only when several cameras deliver at once (docs/gpu.md, "Many cameras"). A tiled recipe scores all of a frame\'s tiles in its run: frames x tiles model inputs.',
         format: int(1, 256),
         default: 8,
       },

@@ -1,7 +1,10 @@
+import type { Tiling } from './tiling.js';
+
 /** What a model expects as input; recorded in every recipe's manifest. */
 export interface InputSpec {
   /** ONNX input name. */
   name: string;
+  /** The size every frame is resized to: the model's input, or with `tiling` the canvas cut into tiles. */
   width: number;
   height: number;
   channels: 1 | 3;
@@ -13,7 +16,15 @@ export interface InputSpec {
    * recipe graph's own front (as every frame is now); `stretch-bilinear` by sharp, before the front existed.
    */
   resize: 'stretch-linear-front' | 'stretch-bilinear';
+  /** Set when the recipe scores tiles of the canvas (`fit --tile`); absent in recipes that score it whole. */
+  tiling?: Tiling;
 }
+
+/** The size the model itself takes: the tile of a tiled recipe, else the whole input. */
+export const modelInputSize = (spec: InputSpec): Size =>
+  spec.tiling
+    ? { width: spec.tiling.width, height: spec.tiling.height }
+    : { width: spec.width, height: spec.height };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];

@@ -18,7 +18,10 @@ import {
 export type AutoencoderFitOptions = Omit<FitBaseOptions, 'backbone' | 'layers' | 'size'> & {
   /** The ONNX model the training script wrote. */
   model: string;
-  /** Input size (N or WxH); the model's own (metadata inspectd.size, square) when left out. */
+  /**
+   * Input size (N or WxH); the model's own (metadata inspectd.size, square) when left out. With `tile`: the
+   * canvas, whose tiles are the model's own size.
+   */
   size?: string;
 };
 
@@ -39,8 +42,9 @@ const advice = (o: AutoencoderFitOptions): FewImagesAdvice => ({
 });
 
 /**
- * Checks the model is one the method's training script wrote, takes its fixed input size, and starts the
- * fit as every method does (output folder, image list, model inspected with `layers` as its levels).
+ * Checks the model is one the method's training script wrote, takes its fixed input size (the tile size when
+ * the fit is tiled: an autoencoder reconstructs what it was trained on), and starts the fit as every method
+ * does (output folder, image list, model inspected with `layers` as its levels).
  */
 export async function startTrainedFit(
   o: AutoencoderFitOptions,
@@ -62,22 +66,48 @@ export async function startTrainedFit(
     });
   }
   const trained = Number(meta['inspectd.size']);
-  const asked = o.size === undefined ? undefined : parseSize(o.size);
-  if (asked && (asked.width !== trained || asked.height !== trained)) {
-    throw new InspectdError(`--size ${o.size} differs from the size the model was trained at (${trained})`, {
-      subject: '--size',
-      value: o.size,
-      fix: `leave --size out (it defaults to ${trained}) or retrain at ${o.size}`,
-    });
-  }
   const base: FitBaseOptions = { ...o, size: String(trained), backbone: o.model, layers };
+  if (o.tile !== undefined) {
+    const tile = parseSize(o.tile)!;
+    if (tile.width !== trained || tile.height !== trained) {
+      throw new InspectdError(
+        `--tile ${o.tile} differs from the size the model was trained at (${trained})`,
+        {
+          subject: '--tile',
+          value: o.tile,
+          fix: `pass --tile ${trained} (an autoencoder scores tiles of its trained size) or retrain at ${o.tile}`,
+        },
+      );
+    }
+    if (o.size === undefined) {
+      throw new InspectdError(`--tile ${o.tile} needs --size, the canvas the tiles are cut from`, {
+        subject: '--size',
+        fix: `pass --size WxH, the size each image is resized to before it is cut into ${trained}x${trained} tiles (e.g. --size ${2 * trained}x${trained})`,
+      });
+    }
+    base.size = o.size;
+  } else if (o.size !== undefined) {
+    const asked = parseSize(o.size)!;
+    if (asked.width !== trained || asked.height !== trained) {
+      throw new InspectdError(
+        `--size ${o.size} differs from the size the model was trained at (${trained})`,
+        {
+          subject: '--size',
+          value: o.size,
+          fix: `leave --size out (it defaults to ${trained}), retrain at ${o.size}, or pass --tile ${trained} to cut a ${o.size} canvas into tiles the model knows`,
+        },
+      );
+    }
+  }
   return { start: await startFit(base, log, advice(o)), base };
 }
 
 export interface TermPass {
-  /** Per image (in the order of the usable files), the max of the blurred term map. */
+  /** Per model input (an image, or each tile of one, in file order), the max of the blurred term map. */
   scores: number[];
   skipped: SkippedImage[];
+  /** Images used. */
+  images: number;
 }
 
 /**
@@ -100,7 +130,7 @@ export async function termPass(
   const scores: number[] = [];
   const skipped: SkippedImage[] = [];
   const names = [SCORE_OUTPUT, ...extra.outputs.map((x) => x.name)];
-  await streamBatches(
+  const images = await streamBatches(
     start,
     b,
     [{ name: SCORE_OUTPUT, dims: ['N'] }, ...extra.outputs],
@@ -116,7 +146,7 @@ export async function termPass(
       );
     },
   );
-  return { scores, skipped };
+  return { scores, skipped, images };
 }
 
 /** 1 / mean: the patents' normalization, so each term counts about 1 on a typical good image. */

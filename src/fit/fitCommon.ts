@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { InspectdError } from '../core/errors.js';
 import { sha256File } from '../core/hash.js';
-import { parseSize, type InputSpec } from '../core/inputSpec.js';
+import { modelInputSize, parseSize, type InputSpec } from '../core/inputSpec.js';
+import { defaultOverlap, imagesPerCall, tileCount, tileLayout } from '../core/tiling.js';
 import { VERSION } from '../core/version.js';
 import { inspectBackbone, type BackboneInfo } from '../inference/backbone.js';
 import { RecipeModel } from '../recipe/recipeModel.js';
@@ -16,6 +17,7 @@ import { encodeModel, writeModel } from '../onnx/modelFile.js';
 import type { ValueInfoProto } from '../onnx/proto.js';
 import { asFloat, imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import { listImages } from '../preprocess/imageFiles.js';
+import { CANVAS_INPUT, withTiler } from '../preprocess/tiler.js';
 import {
   MANIFEST_SCHEMA,
   MODEL_FILE,
@@ -34,8 +36,12 @@ export interface FitBaseOptions {
   method: string;
   backbone: string;
   layers: string[];
-  /** N or WxH (`parseSize`). */
+  /** N or WxH (`parseSize`): the model's input, or with `tile` the canvas the tiles are cut from. */
   size: string;
+  /** N or WxH: the model scores tiles of this size cut from the canvas (`tileLayout`); undefined: no tiles. */
+  tile?: string;
+  /** Least overlap of neighbouring tiles in pixels; undefined: `defaultOverlap`. */
+  overlap?: number;
   images: string;
   out: string;
   name: string;
@@ -75,12 +81,18 @@ export interface FitStart {
   files: string[];
   /** The good images held out for the threshold (none when `holdout` is 0). */
   holdout: string[];
+  /** Inspected at the model's input size (the tile size of a tiled recipe). */
   bb: BackboneInfo;
   input: InputSpec;
+  /** Model inputs per image: its tiles, or 1. Every tile of every image is a sample of the method. */
+  tiles: number;
 }
 
 /** The output folder checked, the good images listed (enough of them), the backbone inspected. */
 export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImagesAdvice): Promise<FitStart> {
+  const size = parseSize(o.size)!;
+  const tile = o.tile === undefined ? undefined : parseSize(o.tile)!;
+  const tiling = tile && tileLayout(size, tile, o.overlap ?? defaultOverlap(tile));
   await ensureWritableDir(o.out, 'output folder');
   const all = await listImages(o.images, 'training image folder');
   const { files, holdout } = splitHoldout(all, o.holdout);
@@ -101,8 +113,13 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
       `${holdout.length} of ${all.length} good images held out for the threshold (every ${(all.length / holdout.length).toFixed(1)}th in name order); the method learns from the other ${files.length}`,
     );
   }
-  const size = parseSize(o.size)!;
-  const bb = await inspectBackbone(o.backbone, o.layers, size, o.session, log);
+  if (tiling) {
+    log.info(
+      { tiling },
+      `each image is resized to ${size.width}x${size.height} and cut into ${tiling.cols}x${tiling.rows} tiles of ${tiling.width}x${tiling.height} (overlap at least ${tiling.overlap} px); the method learns from every tile`,
+    );
+  }
+  const bb = await inspectBackbone(o.backbone, o.layers, tile ?? size, o.session, log);
   checkHoldout(o, holdout, bb.metadata, log);
   const input: InputSpec = {
     name: bb.inputName,
@@ -112,8 +129,9 @@ export async function startFit(o: FitBaseOptions, log: Logger, advice: FewImages
     mean: bb.mean,
     std: bb.std,
     resize: 'stretch-linear-front',
+    ...(tiling ? { tiling } : {}),
   };
-  return { files, holdout, bb, input };
+  return { files, holdout, bb, input, tiles: tileCount(tiling) };
 }
 
 /**
@@ -183,8 +201,9 @@ export function tooFewImages(
 
 /**
  * Runs the backbone with a fit-time head (`outputs` from `head`) over every good image in batches, calling
- * `onBatch` with each batch's outputs. The fit-time model goes to onnxruntime as bytes, never to disk.
- * Unreadable images are skipped and recorded in `skipped`.
+ * `onBatch` with each batch's outputs and its number of model inputs (images x tiles: a tiled fit cuts the
+ * canvas with the recipe's own tiler, so each tile is one sample). The fit-time model goes to onnxruntime as
+ * bytes, never to disk. Unreadable images are skipped and recorded in `skipped`. Returns the images used.
  */
 export async function streamBatches(
   start: FitStart,
@@ -195,27 +214,33 @@ export async function streamBatches(
   skipped: SkippedImage[],
   onBatch: (run: BatchRunner, n: number) => Promise<void>,
   extraInputs: ValueInfoProto[] = [],
-): Promise<void> {
-  const { bb, input, files } = start;
+): Promise<number> {
+  const { bb, input, files, tiles } = start;
   const model = appendHead(bb.model, head, outputs, { 'inspectd.kind': 'fit' });
+  if (input.tiling) withTiler(model, { ...input, tiling: input.tiling });
   model.graph!.input!.push(...extraInputs);
   const label = `${o.backbone} with the ${o.method} fit head`;
   const { session } = await loadSession(encodeModel(model, label), o.session, log, label);
   const progress = new Progress('features', files.length, log);
+  const feed = input.tiling ? CANVAS_INPUT : input.name;
+  const perCall = imagesPerCall(o.batchSize, tiles);
+  let images = 0;
   try {
-    for await (const batch of imageBatches(files, input, o.batchSize, log, skipped, asFloat)) {
+    for await (const batch of imageBatches(files, input, perCall, log, skipped, asFloat)) {
       const x = new ort.Tensor('float32', batch.data, [batch.n, 3, input.height, input.width]);
       const run: BatchRunner = async (extra = {}, names) => {
-        const feeds = { [input.name]: x, ...extra };
+        const feeds = { [feed]: x, ...extra };
         return names ? session.run(feeds, names) : session.run(feeds);
       };
-      await onBatch(run, batch.n);
+      await onBatch(run, batch.n * tiles);
+      images += batch.n;
       progress.tick(batch.n);
     }
   } finally {
     await session.release();
   }
   progress.tick(skipped.length);
+  return images;
 }
 
 export type BatchRunner = (
@@ -240,6 +265,7 @@ export interface FinishRecipe {
  */
 export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logger): Promise<Manifest> {
   const { bb, input } = r.start;
+  const tile = modelInputSize(input);
   const preset = o.presetThreshold;
   const holdout = preset ? preset.holdoutImages : r.start.holdout.map((f) => path.basename(f));
   const rule = preset ? 'max-good-holdout-refit' : holdout.length ? 'max-good-holdout' : 'max-good-train';
@@ -249,7 +275,7 @@ export async function finishRecipe(o: FitBaseOptions, r: FinishRecipe, log: Logg
     r.head,
     [
       { name: SCORE_OUTPUT, dims: ['N'] },
-      { name: MAP_OUTPUT, dims: ['N', 1, input.height, input.width] },
+      { name: MAP_OUTPUT, dims: ['N', 1, tile.height, tile.width] },
     ],
     {
       'inspectd.kind': 'recipe',

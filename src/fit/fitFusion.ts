@@ -25,7 +25,7 @@ export async function fitFusion(o: FusionFitOptions, log: Logger): Promise<Manif
   const level = bb.levels.find((l) => l.name === FUSION_MAPS[o.map])!;
   const plane = level.height * level.width;
 
-  // 1. The map's mean over every position of every good image the fit learns from.
+  // 1. The map's mean over every position of every good image (with --tile: of every tile) the fit learns from.
   const t = performance.now();
   let sum = 0;
   let count = 0;
@@ -38,8 +38,8 @@ export async function fitFusion(o: FusionFitOptions, log: Logger): Promise<Manif
     },
   });
   timings.lap('features', t);
-  if (pass.scores.length < o.minImages) {
-    throw tooFewImages(base, pass.scores.length, pass.skipped.length, {
+  if (pass.images < o.minImages) {
+    throw tooFewImages(base, pass.images, pass.skipped.length, {
       need: `the map's offset and the threshold need at least ${o.minImages}`,
       fix: 'add good images, or lower --min-images (at your own risk)',
     });
@@ -64,7 +64,7 @@ export async function fitFusion(o: FusionFitOptions, log: Logger): Promise<Manif
         blurSigma: o.blurSigma,
         training: trainingSettings(bb.metadata),
       },
-      used: pass.scores.length,
+      used: pass.images,
       skipped: pass.skipped,
       timings,
     },

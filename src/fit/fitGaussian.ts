@@ -42,7 +42,7 @@ const advice = (o: GaussianFitOptions): FewImagesAdvice => ({
 export async function fitGaussian(o: GaussianFitOptions, log: Logger): Promise<Manifest> {
   const timings = new FitTimings();
   const start = await startFit(o, log, advice(o));
-  const { bb, files } = start;
+  const { bb, files, tiles } = start;
   const totalChannels = bb.levels.reduce((a, l) => a + l.channels, 0);
   if (o.channels !== undefined && !(o.channels >= 1 && o.channels <= totalChannels)) {
     throw new InspectdError(
@@ -63,23 +63,26 @@ export async function fitGaussian(o: GaussianFitOptions, log: Logger): Promise<M
     height: bb.levels[0].height,
     width: bb.levels[0].width,
   };
+  // Every tile of every image is a sample of the per-position Gaussian (1 tile per image without --tile).
+  const samples = files.length * tiles;
+  const what = tiles > 1 ? `${samples} tiles of ${files.length} images` : `${files.length} images`;
   log.info(
-    { levels: bb.levels, grid, images: files.length },
-    `fitting gaussian on ${files.length} images: ${grid.channels} channels on a ${grid.height}x${grid.width} grid`,
+    { levels: bb.levels, grid, images: files.length, samples },
+    `fitting gaussian on ${what}: ${grid.channels} channels on a ${grid.height}x${grid.width} grid`,
   );
-  if (files.length <= grid.channels) {
+  if (samples <= grid.channels) {
     log.warn(
-      { images: files.length, channels: grid.channels },
-      `${files.length} images for ${grid.channels} channels: the covariance is rank-deficient and eps*I (${o.eps}) carries it; more good images make a steadier recipe`,
+      { samples, channels: grid.channels },
+      `${what} for ${grid.channels} channels: the covariance is rank-deficient and eps*I (${o.eps}) carries it; more good images make a steadier recipe`,
     );
   }
 
   // 1. Moments, streamed.
   let t = performance.now();
   const skipped: SkippedImage[] = [];
-  const acc = await accumulateMoments(start, grid, subset, o, log, skipped);
+  const { acc, images } = await accumulateMoments(start, grid, subset, o, log, skipped);
   timings.lap('features_and_moments', t);
-  if (acc.count < o.minImages) throw tooFewImages(o, acc.count, skipped.length, advice(o));
+  if (images < o.minImages) throw tooFewImages(o, images, skipped.length, advice(o));
 
   // 2. Mean and precision per position.
   t = performance.now();
@@ -118,8 +121,9 @@ export async function fitGaussian(o: GaussianFitOptions, log: Logger): Promise<M
         channelSubset: subset ?? null,
         grid: [grid.height, grid.width],
         blurSigma: o.blurSigma,
+        samples: acc.count,
       },
-      used: acc.count,
+      used: images,
       skipped,
       timings,
     },
@@ -134,7 +138,7 @@ async function accumulateMoments(
   o: GaussianFitOptions,
   log: Logger,
   skipped: SkippedImage[],
-): Promise<MomentAccumulator> {
+): Promise<{ acc: MomentAccumulator; images: number }> {
   const b = new GraphBuilder(start.bb.opset);
   const fused = fuseLevels(
     b,
@@ -148,7 +152,7 @@ async function accumulateMoments(
   const C = grid.channels;
   const acc = new MomentAccumulator(grid);
   const zeroShift = new ort.Tensor('float32', new Float32Array(P * C), [P, 1, C]);
-  await streamBatches(
+  const images = await streamBatches(
     start,
     b,
     [
@@ -177,5 +181,5 @@ async function accumulateMoments(
       },
     ],
   );
-  return acc;
+  return { acc, images };
 }

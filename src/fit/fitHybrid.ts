@@ -24,7 +24,7 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
   const zSize = zDims[0] * zDims[1] * zDims[2];
   const input = bb.inputName;
 
-  // 1. One pass: every image's Z and its reconstruction error L2.
+  // 1. One pass: every image's (with --tile: every tile's) Z and its reconstruction error L2.
   const t = performance.now();
   const zs: Float32Array[] = [];
   const pass = await termPass(start, base, log, (b) => squaredErrorMap(b, input, RECON, 3), {
@@ -34,8 +34,8 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
     },
   });
   timings.lap('features', t);
-  if (zs.length < o.minImages) {
-    throw tooFewImages(base, zs.length, pass.skipped.length, {
+  if (pass.images < o.minImages) {
+    throw tooFewImages(base, pass.images, pass.skipped.length, {
       need: `the center and weights need at least ${o.minImages}`,
       fix: 'add good images, or lower --min-images (at your own risk)',
     });
@@ -48,7 +48,7 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
   const lambda2 = inverseMean(pass.scores, 'reconstruction (L2)');
   log.info(
     { lambda1, lambda2, meanL1: 1 / lambda1, meanL2: 1 / lambda2 },
-    `hybrid: C from ${zs.length} images; lambda1 ${lambda1.toPrecision(4)}, lambda2 ${lambda2.toPrecision(4)}`,
+    `hybrid: C from ${zs.length} ${start.tiles > 1 ? 'tiles' : 'images'}; lambda1 ${lambda1.toPrecision(4)}, lambda2 ${lambda2.toPrecision(4)}`,
   );
 
   // 3. The recipe model, the threshold, the manifest.
@@ -74,7 +74,7 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
         blurSigma: o.blurSigma,
         training: trainingSettings(bb.metadata),
       },
-      used: zs.length,
+      used: pass.images,
       skipped: pass.skipped,
       timings,
     },

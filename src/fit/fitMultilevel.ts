@@ -42,8 +42,8 @@ export async function fitMultilevel(o: AutoencoderFitOptions, log: Logger): Prom
   const pixel = await termPass(start, base, log, (b) => squaredErrorMap(b, input, RECON, 3));
   const feature = await termPass(start, base, log, (b) => featureErrorMap(b, bb));
   timings.lap('features', t);
-  if (pixel.scores.length < o.minImages) {
-    throw tooFewImages(base, pixel.scores.length, pixel.skipped.length, {
+  if (pixel.images < o.minImages) {
+    throw tooFewImages(base, pixel.images, pixel.skipped.length, {
       need: `the weights alpha and beta need at least ${o.minImages}`,
       fix: 'add good images, or lower --min-images (at your own risk)',
     });
@@ -74,7 +74,7 @@ export async function fitMultilevel(o: AutoencoderFitOptions, log: Logger): Prom
         blurSigma: o.blurSigma,
         training: trainingSettings(bb.metadata),
       },
-      used: pixel.scores.length,
+      used: pixel.images,
       skipped: pixel.skipped,
       timings,
     },

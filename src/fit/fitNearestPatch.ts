@@ -77,29 +77,32 @@ const advice = (o: NearestPatchFitOptions): FewImagesAdvice => ({
 export async function fitNearestPatch(o: NearestPatchFitOptions, log: Logger): Promise<Manifest> {
   const timings = new FitTimings();
   const start = await startFit(o, log, advice(o));
-  const { bb, files } = start;
+  const { bb, files, tiles } = start;
   const grid = {
     channels: bb.levels.reduce((a, l) => a + l.channels, 0),
     height: bb.levels[0].height,
     width: bb.levels[0].width,
   };
   const P = grid.height * grid.width;
-  const perImage = Math.min(P, Math.ceil(o.pool / files.length));
+  // A sample is one model input: an image, or one tile of an image (every tile's patches are candidates).
+  const samples = files.length * tiles;
+  const perSample = Math.min(P, Math.ceil(o.pool / samples));
+  const what = tiles > 1 ? `${samples} tiles of ${files.length} images` : `${files.length} images`;
   log.info(
-    { levels: bb.levels, grid, images: files.length, perImage },
-    `fitting nearest-patch on ${files.length} images: ${grid.channels}-channel patches on a ${grid.height}x${grid.width} grid, ${perImage} candidates per image`,
+    { levels: bb.levels, grid, images: files.length, samples, perImage: perSample },
+    `fitting nearest-patch on ${what}: ${grid.channels}-channel patches on a ${grid.height}x${grid.width} grid, ${perSample} candidates per ${tiles > 1 ? 'tile' : 'image'}`,
   );
 
   // 1. Candidate patches (full features and their projection), a seeded random subset of each image's.
   let t = performance.now();
   const skipped: SkippedImage[] = [];
-  const pool = await collectPatches(start, grid.channels, P, perImage, o, log, skipped);
+  const pool = await collectPatches(start, grid.channels, P, perSample, o, log, skipped);
   timings.lap('features', t);
   if (pool.images < o.minImages) throw tooFewImages(o, pool.images, skipped.length, advice(o));
 
   // 2. Greedy coreset on the projection, then the bank = the selected patches' full features.
   t = performance.now();
-  const wanted = o.bank ?? Math.max(1, Math.round(o.coreset * pool.images * P));
+  const wanted = o.bank ?? Math.max(1, Math.round(o.coreset * pool.samples * P));
   if (wanted > pool.count) {
     log.warn(
       { wanted, candidates: pool.count },
@@ -153,8 +156,8 @@ export async function fitNearestPatch(o: NearestPatchFitOptions, log: Logger): P
         featureKernel: 3,
         bankSize: bank.size,
         candidates: pool.count,
-        candidatesPerImage: perImage,
-        trainingPatches: pool.images * P,
+        candidatesPerImage: perSample, // per model input: per tile with --tile
+        trainingPatches: pool.samples * P,
         projection: o.projection,
         projectedRadius: coverage,
         score: o.score,
@@ -178,6 +181,8 @@ interface PatchPool {
   /** [count, projection] the same patches projected. */
   projected: Float32Array;
   count: number;
+  /** Model inputs the candidates come from: images, or tiles of them. */
+  samples: number;
   images: number;
 }
 
@@ -185,7 +190,7 @@ async function collectPatches(
   start: FitStart,
   C: number,
   P: number,
-  perImage: number,
+  perSample: number,
   o: NearestPatchFitOptions,
   log: Logger,
   skipped: SkippedImage[],
@@ -203,16 +208,17 @@ async function collectPatches(
   b.opNamed(ROWS, 'Identity', [rows]);
   // The projection runs inside onnxruntime, for every position of the batch at once.
   b.opNamed(PROJECTED, 'MatMul', [rows, b.float32('projection', [C, D], projectionMatrix(C, D, o.seed))]);
-  const capacity = perImage * start.files.length;
+  const capacity = perSample * start.files.length * start.tiles;
   const pool: PatchPool = {
     rows: new Float32Array(capacity * C),
     projected: new Float32Array(capacity * D),
     count: 0,
+    samples: 0,
     images: 0,
   };
   const rng = mulberry32(o.seed + 1);
   const order = Int32Array.from({ length: P }, (_, i) => i);
-  await streamBatches(
+  pool.images = await streamBatches(
     start,
     b,
     [
@@ -227,8 +233,8 @@ async function collectPatches(
       const r = out[ROWS].data as Float32Array;
       const p = out[PROJECTED].data as Float32Array;
       for (let img = 0; img < n; img++) {
-        // A partial Fisher-Yates shuffle: the first perImage entries are a uniform random subset.
-        for (let i = 0; i < perImage; i++) {
+        // A partial Fisher-Yates shuffle: the first perSample entries are a uniform random subset.
+        for (let i = 0; i < perSample; i++) {
           const j = i + Math.floor(rng() * (P - i));
           [order[i], order[j]] = [order[j], order[i]];
           const pos = img * P + order[i];
@@ -237,7 +243,7 @@ async function collectPatches(
           pool.count++;
         }
       }
-      pool.images += n;
+      pool.samples += n;
     },
   );
   return pool;

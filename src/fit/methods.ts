@@ -20,6 +20,12 @@ import { parseSize, SIZE_RANGE } from '../core/inputSpec.js';
  * recipe's manifest names the method by its key here: a new method is a new row.
  */
 
+const SIZE = custom<string>(
+  `N (square) or WxH, each side from ${SIZE_RANGE.min} to ${SIZE_RANGE.max} pixels, e.g. 224 or 448x224`,
+  'string',
+  (v) => parseSize(v) !== undefined,
+);
+
 /** The flags every method takes. */
 export const COMMON_FLAGS = flags({
   images: { doc: 'folder of good images', format: nonEmpty('a folder'), required: true, value: 'DIR' },
@@ -30,12 +36,27 @@ export const COMMON_FLAGS = flags({
     value: 'DIR',
   },
   name: { doc: "recipe name; default the --out folder's name", format: text(), value: 'NAME' },
-  batchSize: { doc: 'images per model call', format: int(1, 256), config: 'fit.batchSize', value: 'B' },
+  batchSize: {
+    doc: 'images per model call; with --tile, tiles (B / tiles images)',
+    format: int(1, 256),
+    config: 'fit.batchSize',
+    value: 'B',
+  },
   minImages: {
     doc: 'fewest good images the fit accepts',
     format: int(2),
     config: 'fit.minImages',
     value: 'M',
+  },
+  tile: {
+    doc: 'for large frames with small defects: cut the --size canvas into tiles of this size (first and last flush with its edges, spread evenly) and score them all in one model run; image score = the max over the tiles, map = their maps stitched (max where they overlap). Default: the canvas is one model input',
+    format: SIZE,
+    value: 'N|WxH',
+  },
+  overlap: {
+    doc: "with --tile: neighbouring tiles overlap by at least P pixels; default 1/8 of the tile's shorter side",
+    format: int(0, SIZE_RANGE.max),
+    value: 'P',
   },
   holdout: {
     doc: 'keep this fraction of the good images out of the fit and set the threshold from them; 0: the threshold is the highest score of the training images themselves',
@@ -63,10 +84,14 @@ export type FitCommon = Omit<FitBaseOptions, 'backbone' | 'layers' | 'size'> & {
 };
 
 /** Problems with the common flags together (one line each). */
-export const commonProblems = (o: FitCommon): string[] =>
-  o.refit && !(o.holdout > 0)
+export const commonProblems = (o: FitCommon): string[] => [
+  ...(o.refit && !(o.holdout > 0)
     ? ['--refit needs --holdout F (a fraction > 0) to take the threshold from']
-    : [];
+    : []),
+  ...(o.overlap !== undefined && o.tile === undefined
+    ? ['--overlap only applies with --tile: pass --tile N|WxH, or leave --overlap out']
+    : []),
+];
 
 export type FitRun<F extends Flags> = FlagValues<F> & FitCommon;
 
@@ -89,12 +114,6 @@ const refitting = <O extends RefitOptions>(
   log: Logger,
 ): Promise<Manifest> => (o.refit ? fitWithRefit(o, fit, log) : fit(o, log));
 
-const SIZE = custom<string>(
-  `N (square) or WxH, each side from ${SIZE_RANGE.min} to ${SIZE_RANGE.max} pixels, e.g. 224 or 448x224`,
-  'string',
-  (v) => parseSize(v) !== undefined,
-);
-
 /** The methods that score the features of a pretrained backbone. */
 const BACKBONE_FLAGS = {
   backbone: { doc: 'feature backbone (ONNX)', format: nonEmpty('a file'), required: true, value: 'FILE' },
@@ -109,7 +128,7 @@ const BACKBONE_FLAGS = {
     value: 'NAME,...',
   },
   size: {
-    doc: 'input size in pixels: N (square) or WxH, e.g. 224, or 448x224 for parts twice as wide as tall (keeps their aspect)',
+    doc: 'input size in pixels: N (square) or WxH, e.g. 224, or 448x224 for parts twice as wide as tall (keeps their aspect); with --tile, the canvas every frame is resized to before it is cut into tiles',
     format: SIZE,
     required: true,
     value: 'N|WxH',
@@ -214,7 +233,7 @@ const trainedModelFlags = (script: string) =>
       value: 'FILE',
     },
     size: {
-      doc: 'input size in pixels; default the size the model was trained at',
+      doc: 'input size in pixels; default the size the model was trained at; with --tile (the trained size), the canvas the tiles are cut from',
       format: SIZE,
       value: 'N|WxH',
     },

@@ -8,7 +8,7 @@ export const fitSettings = {
     default: 0.01,
   },
   batchSize: {
-    doc: 'Images per model call while fitting. Larger batches amortize the per-batch covariance update (64: about 1.8x faster than 16 at 224x224).',
+    doc: 'Images per model call while fitting. Larger batches amortize the per-batch covariance update (64: about 1.8x faster than 16 at 224x224). With --tile an image counts as its tiles.',
     format: int(1, 256),
     default: 64,
   },

@@ -3,6 +3,7 @@ import { defaultOpset, prependFront } from '../onnx/compose.js';
 import { GraphBuilder } from '../onnx/graphBuilder.js';
 import { upgradeOpset } from '../onnx/opset.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
+import { CANVAS_INPUT, withTiler } from './tiler.js';
 
 /** The graph input of a recipe as it runs: 8-bit pixels [N, H, W, C], C = 1 (mono) or 3 (RGB), any H and W. */
 export const PIXELS_INPUT = 'pixels';
@@ -19,10 +20,14 @@ const FRONT_OPSET = 18;
  * affine pass (sample X/scale - 1/2, edges repeated; an axis of scale 1 moves by half a pixel then too),
  * rounded again. A frame already at the recipe's size passes unchanged. Then the channels-first float
  * normalization (x/255 - mean)/std; a mono frame broadcasts to the three channels of an RGB model.
+ * A tiled recipe (`spec.tiling`) gets the tiler between the two: the front makes the canvas, the tiler cuts it
+ * into the model's batch of tiles (`tiler.ts`).
  * The model is changed in place (its opset raised to 18 where older) and returned.
  */
 export function withPixelFront(model: ModelProto, spec: InputSpec, label: string): ModelProto {
   upgradeOpset(model, FRONT_OPSET, label);
+  const target = spec.tiling ? CANVAS_INPUT : spec.name;
+  if (spec.tiling) withTiler(model, { ...spec, tiling: spec.tiling });
   const b = new GraphBuilder(defaultOpset(model), 'inspectd/front/');
   const { resized, view } = resizeLikeVips(b, PIXELS_INPUT, spec.height, spec.width);
   b.opNamed(VIEW_OUTPUT, 'Identity', [view]);
@@ -30,7 +35,7 @@ export function withPixelFront(model: ModelProto, spec: InputSpec, label: string
   const C = spec.channels;
   const scale = Float32Array.from({ length: C }, (_, c) => 1 / (255 * spec.std[c]));
   const shift = Float32Array.from({ length: C }, (_, c) => -spec.mean[c] / spec.std[c]);
-  b.opNamed(spec.name, 'Add', [
+  b.opNamed(target, 'Add', [
     b.op('Mul', [chw, b.float32('scale', [1, C, 1, 1], scale)]),
     b.float32('shift', [1, C, 1, 1], shift),
   ]);
@@ -38,7 +43,7 @@ export function withPixelFront(model: ModelProto, spec: InputSpec, label: string
     model,
     b,
     { name: PIXELS_INPUT, dims: ['N', 'H', 'W', 'C'], elemType: DataType.UINT8 },
-    spec.name,
+    target,
     [{ name: VIEW_OUTPUT, dims: ['N', spec.height, spec.width, 'C'], elemType: DataType.UINT8 }],
   );
 }

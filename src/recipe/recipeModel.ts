@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { readManifest, type Manifest } from './manifest.js';
+import { maxOverTiles, stitchMaps, tileCount } from '../core/tiling.js';
 import { MicroBatcher, type BatcherSettings } from '../inference/microBatcher.js';
 import { loadSession, ort, type LoadedSession, type SessionOptions } from '../inference/session.js';
 import { encodeModel, readModel } from '../onnx/modelFile.js';
@@ -8,9 +9,9 @@ import type { PixelBatch } from '../preprocess/frame.js';
 import { PIXELS_INPUT, VIEW_OUTPUT, withPixelFront } from '../preprocess/front.js';
 
 export interface ScoredBatch {
-  /** [n] image scores. */
+  /** [n] image scores (of a tiled recipe: the max over each frame's tiles). */
   scores: Float32Array;
-  /** [n, mapHeight, mapWidth] anomaly maps. */
+  /** [n, mapHeight, mapWidth] anomaly maps (of a tiled recipe: the tiles' maps stitched onto the canvas). */
   maps: Float32Array;
   /** [n, input.height, input.width, batch channels] the frames as the model saw them, 8-bit. */
   views: Uint8Array;
@@ -81,6 +82,11 @@ export class RecipeModel {
     return software ? `${provider} (${software})` : provider;
   }
 
+  /** Model inputs per frame: the tiles of a tiled recipe, else 1. */
+  get tilesPerFrame(): number {
+    return tileCount(this.manifest.input.tiling);
+  }
+
   /** The largest batch `inspect` forms. */
   get maxBatch(): number {
     return this.batcher.maxBatch;
@@ -115,16 +121,24 @@ export class RecipeModel {
     }));
   }
 
-  /** A batch straight to the session (files in fit and eval). */
+  /**
+   * A batch straight to the session (files in fit and eval): one run, also for a tiled recipe, whose graph
+   * scores the n frames' tiles as one batch; their maps are stitched here (a stitch in the graph would need a
+   * canvas-sized tensor per tile, and the maps leave the session anyway).
+   */
   async score(batch: PixelBatch): Promise<ScoredBatch> {
     const { n, height, width, channels } = batch;
     const x = new ort.Tensor('uint8', batch.data, [n, height, width, channels]);
     const out = await this.loaded.session.run({ [PIXELS_INPUT]: x });
-    const { outputs } = this.manifest;
+    const { outputs, input } = this.manifest;
+    const scores = out[outputs.score].data as Float32Array;
+    const maps = out[outputs.map].data as Float32Array;
+    const views = out[VIEW_OUTPUT].data as Uint8Array;
+    if (!input.tiling) return { scores, maps, views };
     return {
-      scores: out[outputs.score].data as Float32Array,
-      maps: out[outputs.map].data as Float32Array,
-      views: out[VIEW_OUTPUT].data as Uint8Array,
+      scores: maxOverTiles(scores, this.tilesPerFrame),
+      maps: stitchMaps(maps, input.tiling, input, n),
+      views,
     };
   }
 

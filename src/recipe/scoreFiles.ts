@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { imagesPerCall } from '../core/tiling.js';
 import type { RecipeModel } from './recipeModel.js';
 import { asPixels, imageBatches, type SkippedImage } from '../preprocess/batches.js';
 import type { Progress } from '../log/progress.js';
@@ -10,7 +11,10 @@ export interface ScoredImage {
   map?: Float32Array;
 }
 
-/** Scores image files through a recipe in batches; unreadable files are skipped and reported. */
+/**
+ * Scores image files through a recipe in batches; unreadable files are skipped and reported. `batchSize` counts
+ * model inputs: a tiled recipe's image is its tiles, so a batch holds batchSize / tiles images (at least one).
+ */
 export async function scoreFiles(
   model: RecipeModel,
   files: readonly string[],
@@ -24,7 +28,7 @@ export async function scoreFiles(
   for await (const batch of imageBatches(
     files,
     model.manifest.input,
-    opts.batchSize,
+    imagesPerCall(opts.batchSize, model.tilesPerFrame),
     opts.log,
     skipped,
     asPixels,

@@ -111,6 +111,39 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
     );
   }
 
+  for (const method of ['hybrid', 'multilevel'] as const) {
+    it(
+      `${method} with --tile: the trained size is the tile, --size the canvas; every tile is a sample`,
+      async () => {
+        const out = path.join(tempDir('ae-tiles'), `${method}-tiles`);
+        const extra = ['--size', '128x64', '--tile', '64'];
+        const fit = await runCli(fitArgs(method, models[method], images, out, extra));
+        expect(fit.code, fit.stderr).toBe(0);
+        const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest & {
+          input: { tiling: unknown };
+          outputs: { mapWidth: number; mapHeight: number };
+        };
+        // overlap 8 (1/8 of 64): ceil((128 - 8) / 56) = 3 columns.
+        expect(m.input).toMatchObject({ width: 128, height: 64 });
+        expect(m.input.tiling).toEqual({
+          width: 64,
+          height: 64,
+          overlap: 8,
+          cols: 3,
+          rows: 1,
+          xs: [0, 32, 64],
+          ys: [0],
+        });
+        expect([m.outputs.mapWidth, m.outputs.mapHeight]).toEqual([128, 64]);
+        expect(m.provenance.trainImages.used).toBe(10);
+        // The threshold is a whole-image score (max over tiles), one per image.
+        expect(m.calibration.n).toBe(10);
+        expect(m.threshold.value).toBe(m.calibration.max);
+      },
+      SLOW,
+    );
+  }
+
   it(
     'rejects a model of the other method, a feature backbone, a size it was not trained at, and Gaussian options',
     async () => {
@@ -130,6 +163,15 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
       r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--size', '128']));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('--size 128 differs from the size the model was trained at (64)');
+      expect(r.stderr).toContain('or pass --tile 64 to cut a 128 canvas into tiles the model knows');
+
+      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--size', '128', '--tile', '32']));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('--tile 32 differs from the size the model was trained at (64)');
+
+      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--tile', '64']));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('--tile 64 needs --size, the canvas the tiles are cut from');
 
       r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--layers', 's4_24ch']));
       expect(r.code).toBe(2);

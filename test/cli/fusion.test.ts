@@ -131,6 +131,24 @@ describe('fusion recipe (S002): scripts/train_fusion.py, then fit --method fusio
       expect(manifestOf(outF).params).toMatchObject({ map: 'feature', mapOutput: 'feature_map' });
       expect(manifestOf(outF).params.offset).toBeGreaterThan(0);
 
+      // Tiled: the trained size is the tile, --size the canvas; the offset is taken over every tile.
+      const outT = path.join(tempDir('fusion-fit'), 't');
+      const rt = await fit(held, images, outT, [
+        '--holdout',
+        '0.2',
+        '--size',
+        '128x64',
+        '--tile',
+        '64',
+        '--overlap',
+        '0',
+      ]);
+      expect(rt.code, rt.stderr).toBe(0);
+      const mt = manifestOf(outT) as Manifest & { input: { tiling?: { cols: number; rows: number } } };
+      expect([mt.input.width, mt.input.height]).toEqual([128, 64]);
+      expect(mt.input.tiling).toMatchObject({ cols: 2, rows: 1 });
+      expect(mt.provenance.trainImages.used).toBe(8);
+
       const dataset = await smallDataset(4);
       const json = path.join(tempDir('fusion-eval'), 'report.json');
       const ev = await runCli(['eval', '--recipe', out, '--dataset', dataset, '--json', json]);

@@ -16,9 +16,13 @@ it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian pen
 }, 120_000);
 
 it('the trained feature recipes pass their Python unit tests (pseudo-anomalies, holdout split, S002 losses, jigsaw, MFCSAM)', async () => {
-  const r = await runProcess(PYTHON, [path.join(ROOT, 'test', 'scripts', 'train_features_unittest.py'), '-v'], {
-    cwd: ROOT,
-  });
+  const r = await runProcess(
+    PYTHON,
+    [path.join(ROOT, 'test', 'scripts', 'train_features_unittest.py'), '-v'],
+    {
+      cwd: ROOT,
+    },
+  );
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toMatch(/Ran 12 tests in [\d.]+s\n\nOK\n/);
   expect(r.stderr).toMatch(/test_every_kind_changes_the_image_only_under_its_non_empty_mask .*\.\.\. ok/);
