@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { InspectdError, messageOf } from '../core/errors.js';
-import type { Journal } from '../core/history.js';
+import type { AuditEntry, Journal } from '../core/history.js';
 import type {
   CameraStatus,
   InspectionMode,
@@ -18,7 +18,7 @@ import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 import type { RecipeModel } from '../recipe/recipeModel.js';
 import { Throttle } from '../log/logger.js';
 import { CameraPipeline } from '../pipeline/cameraPipeline.js';
-import { MANIFEST_FILE } from '../recipe/manifest.js';
+import { MANIFEST_FILE, readManifest, writeManifest, type Manifest } from '../recipe/manifest.js';
 import type { Sink } from '../sinks/types.js';
 import { sourceKinds } from '../sources/index.js';
 import type { HealthMonitor } from './health.js';
@@ -184,6 +184,71 @@ export class Line implements LineControl {
       ),
     );
     return run;
+  }
+
+  async setThreshold(camera: string, value: number, origin: string): Promise<AuditEntry> {
+    const p = this.pipeline(camera);
+    if (!Number.isFinite(value))
+      throw new InspectdError(`threshold ${String(value)} is not a number`, {
+        subject: 'threshold',
+        value,
+        fix: 'send a finite number, e.g. one the what-if showed',
+      });
+    // After a recipe switch in progress: the threshold belongs to the recipe the camera will be on.
+    await this.switching.get(camera);
+    const recipe = p.activeRecipe;
+    const model = await this.d.recipes.acquire(recipe);
+    try {
+      const live = model.manifest;
+      const before = live.threshold;
+      const next: Manifest['threshold'] = {
+        value,
+        rule: 'operator',
+        margin: 0,
+        fitted:
+          before.fitted ??
+          (before.rule === 'operator' ? undefined : { value: before.value, rule: before.rule }),
+      };
+      // The folder's manifest as it is on disk, with only the threshold changed; the new one replaces it whole.
+      const onDisk = await readManifest(model.dir);
+      await writeManifest(model.dir, { ...onDisk, threshold: next }).catch((e: unknown) => {
+        throw new InspectdError(`recipe ${recipe}'s threshold cannot be written: ${messageOf(e)}`, {
+          subject: model.dir,
+          fix: `let the daemon write the recipes folder (${this.d.config.recipesDir}), or refit the recipe with the threshold wanted`,
+        });
+      });
+      const entry: AuditEntry = {
+        at: Date.now(),
+        action: 'threshold',
+        camera,
+        recipe,
+        before: before.value,
+        after: value,
+        origin,
+      };
+      try {
+        entry.seq = this.d.journal.audit(entry);
+      } catch (e) {
+        // No change without its record: put the manifest back.
+        await writeManifest(model.dir, onDisk);
+        throw new InspectdError(`the threshold change could not be entered in the journal: ${messageOf(e)}`, {
+          subject: 'journal',
+          fix: 'check the journal (docs/journal.md); the threshold was left as it was',
+        });
+      }
+      live.threshold = next;
+      this.d.log.info(
+        { camera, recipe, before: before.value, after: value, origin },
+        `recipe ${recipe}: threshold ${before.value} -> ${value} (${origin}), for every camera on it from the next frame`,
+      );
+      return entry;
+    } finally {
+      await this.d.recipes.release(recipe);
+    }
+  }
+
+  auditTrail(limit: number): AuditEntry[] {
+    return this.d.journal.auditTrail(limit);
   }
 
   async recipes(): Promise<string[]> {

@@ -36,6 +36,24 @@ export interface HourCount {
   ng: number;
 }
 
+/**
+ * An operator's change to how the line judges (e.g. a recipe's threshold), kept with the verdicts for as long as
+ * the journal lives: who, from where, what it was and what it became.
+ */
+export interface AuditEntry {
+  /** Its place in the audit trail (set by the journal). */
+  seq?: number;
+  /** When it took effect (epoch ms). */
+  at: number;
+  action: 'threshold';
+  camera: string;
+  recipe: string;
+  before: number;
+  after: number;
+  /** Where it came from, e.g. "web UI, 127.0.0.1". */
+  origin: string;
+}
+
 /** A verdict at its place in the journal. */
 export interface JournalEntry {
   seq: number;
@@ -56,4 +74,8 @@ export interface Journal extends History {
   saveCursor(consumer: string, seq: number): void;
   /** The sequence number of the newest entry (0 = empty). */
   lastSeq(): number;
+  /** Commits an operator's change; returns its place in the audit trail. Throws when it cannot be stored. */
+  audit(e: AuditEntry): number;
+  /** The newest `limit` changes, newest first. */
+  auditTrail(limit: number): AuditEntry[];
 }

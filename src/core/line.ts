@@ -1,3 +1,4 @@
+import type { AuditEntry } from './history.js';
 import type { SourceState, SourceStats } from './frame.js';
 import type { Verdict } from './verdict.js';
 
@@ -70,6 +71,13 @@ export interface LineControl {
   /** Loads and warms `recipe`, then swaps it in between two frames; resolves with the active recipe. */
   setRecipe(camera: string, recipe: string): Promise<string>;
   activeRecipe(camera: string): string;
+  /**
+   * Sets the threshold of the recipe `camera` inspects with, for every camera on that recipe from its next frame:
+   * written into the recipe folder and entered in the journal's audit trail. Resolves with the audit entry.
+   */
+  setThreshold(camera: string, threshold: number, origin: string): Promise<AuditEntry>;
+  /** The newest operator changes, newest first. */
+  auditTrail(limit: number): AuditEntry[];
   /** Recipe folder names a camera could switch to. */
   recipes(): Promise<string[]>;
   camera(camera: string): CameraStatus | undefined;

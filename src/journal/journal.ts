@@ -3,7 +3,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { InspectdError, messageOf } from '../core/errors.js';
-import type { CameraTotals, HistoryFilter, HourCount, Journal, JournalEntry } from '../core/history.js';
+import type {
+  AuditEntry,
+  CameraTotals,
+  HistoryFilter,
+  HourCount,
+  Journal,
+  JournalEntry,
+} from '../core/history.js';
 import type { Infer } from '../core/settings.js';
 import type { Verdict } from '../core/verdict.js';
 import type { journalSettings } from './settings.js';
@@ -30,6 +37,7 @@ CREATE INDEX IF NOT EXISTS verdicts_decided ON verdicts(decided_at);
 CREATE INDEX IF NOT EXISTS verdicts_part ON verdicts(part_id) WHERE part_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS totals (camera TEXT PRIMARY KEY, total INTEGER NOT NULL, ok INTEGER NOT NULL, ng INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
 `;
 
 /** Newest verdicts kept in memory too: consumers keeping up (the MQTT outbox) read them without SQLite. */
@@ -193,6 +201,26 @@ export class SqliteJournal implements Journal {
 
   cursor(consumer: string): number {
     return this.stmt.cursor.get(consumer)?.seq ?? 0;
+  }
+
+  audit(e: AuditEntry): number {
+    const { seq: _, ...body } = e;
+    return Number(
+      this.db.prepare('INSERT INTO audit (at, body) VALUES (?, ?)').run(e.at, JSON.stringify(body))
+        .lastInsertRowid,
+    );
+  }
+
+  auditTrail(limit: number): AuditEntry[] {
+    // A journal written before the audit trail existed, opened read-only, has no table for it: nothing changed.
+    const exists = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'")
+      .get();
+    if (!exists) return [];
+    return this.db
+      .prepare<[number], Row>('SELECT seq, body FROM audit ORDER BY seq DESC LIMIT ?')
+      .all(limit)
+      .map((r) => ({ seq: r.seq, ...(JSON.parse(r.body) as AuditEntry) }));
   }
 
   saveCursor(consumer: string, seq: number): void {

@@ -10,6 +10,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_SCHEMA = 1;
 
+export type FittedRule = 'max-good-train' | 'max-good-holdout' | 'max-good-holdout-refit';
+
 /** A recipe folder's description: everything `run` and `eval` need besides the model, and where it came from. */
 export interface Manifest {
   schema: number;
@@ -21,8 +23,11 @@ export interface Manifest {
   model: { file: string; files: string[]; sha256: string; bytes: number; opset: number };
   threshold: {
     value: number;
-    rule: 'max-good-train' | 'max-good-holdout' | 'max-good-holdout-refit';
+    /** How the value was set: by `fit` (one of the max-good rules), or by an operator on the line. */
+    rule: FittedRule | 'operator';
     margin: number;
+    /** When an operator changed it: what `fit` had set. */
+    fitted?: { value: number; rule: FittedRule };
   };
   calibration: Calibration;
   params: Record<string, unknown>;

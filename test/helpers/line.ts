@@ -51,8 +51,8 @@ export function demoConfig(
  * A real line as the daemon builds it (config -> recipes -> Line), with one sim camera `cam1` on the demo
  * recipe, its pipeline made but not started: sinks under test get a real LineControl and history.
  */
-export async function testLine() {
-  const config = loadConfig(demoConfig(), {});
+export async function testLine(extra: Record<string, unknown> = {}) {
+  const config = loadConfig(demoConfig(extra), {});
   const recipes = new RecipeCache(config.recipesDir, { providers: ['cpu'], threads: 1 }, quietLog);
   const models = await Promise.all(config.cameras.map((c) => recipes.acquire(c.recipe)));
   const journal = SqliteJournal.open(config.journal, quietLog);

@@ -51,7 +51,7 @@ async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | 
   try {
     return { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
   } catch {
-    return { answer: fail(400, 'the body is not valid JSON: send {"recipe": "<name>"}') };
+    return { answer: fail(400, 'the body is not valid JSON: send a JSON object, e.g. {"recipe": "<name>"}') };
   }
 }
 
@@ -72,11 +72,8 @@ export async function switchRecipe(
   const recipe = (body.json as { recipe?: unknown } | null)?.recipe;
   if (typeof recipe !== 'string' || recipe === '')
     return fail(400, 'send {"recipe": "<name>"} with the name of a recipe folder');
-  if (!control.cameras.includes(camera))
-    return fail(
-      404,
-      `camera ${JSON.stringify(camera)} is not on this line; cameras: ${control.cameras.join(', ')}`,
-    );
+  const unknown = unknownCamera(camera, control);
+  if (unknown) return unknown;
   const known = await control.recipes();
   if (!known.includes(recipe))
     return fail(
@@ -90,6 +87,42 @@ export async function switchRecipe(
       `web UI: camera ${camera} now inspects with recipe ${active}`,
     );
     return { status: 200, body: { camera, recipe: active } };
+  } catch (e) {
+    return fail(409, messageOf(e));
+  }
+}
+
+function unknownCamera(camera: string, control: LineControl): ActionAnswer | undefined {
+  return control.cameras.includes(camera)
+    ? undefined
+    : fail(
+        404,
+        `camera ${JSON.stringify(camera)} is not on this line; cameras: ${control.cameras.join(', ')}`,
+      );
+}
+
+/**
+ * POST /api/cameras/ID/threshold {"threshold": NUMBER}: the threshold of the recipe the camera inspects with,
+ * for every camera on that recipe from the next frame; written into the recipe and entered in the audit trail
+ * (GET /api/audit) with where it came from.
+ */
+export async function setThreshold(
+  req: http.IncomingMessage,
+  camera: string,
+  control: LineControl,
+): Promise<ActionAnswer> {
+  const refused = refuseAction(req);
+  if (refused) return refused;
+  const body = await jsonBody(req);
+  if ('answer' in body) return body.answer;
+  const threshold = (body.json as { threshold?: unknown } | null)?.threshold;
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold))
+    return fail(400, `send {"threshold": <number>}; got ${JSON.stringify(threshold) ?? 'nothing'}`);
+  const unknown = unknownCamera(camera, control);
+  if (unknown) return unknown;
+  try {
+    const entry = await control.setThreshold(camera, threshold, `web UI, ${req.socket.remoteAddress ?? '?'}`);
+    return { status: 200, body: entry };
   } catch (e) {
     return fail(409, messageOf(e));
   }

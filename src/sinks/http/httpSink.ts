@@ -10,7 +10,7 @@ import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import type { httpSettings } from './settings.js';
-import { switchRecipe } from './actions.js';
+import { setThreshold, switchRecipe } from './actions.js';
 import { EventHub } from './events.js';
 
 export type HttpSettings = Infer<typeof httpSettings>;
@@ -19,6 +19,9 @@ interface Shown {
   verdict: Verdict;
   artifacts: VerdictArtifacts;
 }
+
+/** Operator changes in /api/audit, newest first. */
+const AUDIT_SHOWN = 200;
 
 /** Recent verdicts per camera in /api/status. */
 const RECENT = 10;
@@ -122,16 +125,22 @@ export class HttpSink implements Sink {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    // The one operator action; everything else is read-only (Node leaves the body out of HEAD answers itself).
-    const action = /^\/api\/cameras\/([^/]+)\/recipe$/.exec(url.pathname);
+    // The operator actions; everything else is read-only (Node leaves the body out of HEAD answers itself).
+    const action = /^\/api\/cameras\/([^/]+)\/(recipe|threshold)$/.exec(url.pathname);
     if (action && req.method === 'POST') {
-      const a = await switchRecipe(req, decodeURIComponent(action[1]), this.ctx.control, this.ctx.log);
+      const camera = decodeURIComponent(action[1]);
+      const a =
+        action[2] === 'recipe'
+          ? await switchRecipe(req, camera, this.ctx.control, this.ctx.log)
+          : await setThreshold(req, camera, this.ctx.control);
       return send(a.status, 'application/json', JSON.stringify(a.body));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', action ? 'POST' : 'GET, HEAD');
       return send(405, 'text/plain', `${req.method} not allowed: ${action ? 'POST' : 'GET or HEAD'}\n`);
     }
+    if (url.pathname === '/api/audit')
+      return send(200, 'application/json', JSON.stringify(this.ctx.control.auditTrail(AUDIT_SHOWN)));
     if (url.pathname === '/api/recipes')
       return send(200, 'application/json', JSON.stringify(await this.ctx.control.recipes()));
     if (url.pathname === '/healthz') return send(200, 'text/plain', 'ok\n');

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // The functions given to page.waitForFunction run in the browser, hence the DOM types.
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ describe('web UI in a real browser (Debian chromium)', () => {
   let http: number;
   let daemon: ReturnType<typeof startDaemon>;
   let browser: Browser;
+  let recipes: string;
   const url = (p: string) => `http://127.0.0.1:${http}${p}`;
 
   beforeAll(async () => {
@@ -26,7 +27,7 @@ describe('web UI in a real browser (Debian chromium)', () => {
       );
     http = await freePort();
     // Two recipes to switch between: the demo, and a copy of it under another name.
-    const recipes = tempDir('ui-recipes');
+    recipes = tempDir('ui-recipes');
     for (const name of ['demo', 'demo-b'])
       cpSync(path.join(ROOT, 'models', 'demo'), path.join(recipes, name), { recursive: true });
     daemon = startDaemon(
@@ -227,5 +228,92 @@ describe('web UI in a real browser (Debian chromium)', () => {
     } finally {
       await page.close();
     }
+  });
+  it('applies a what-if threshold after the operator confirms: into the recipe, the next verdicts and the audit trail', async () => {
+    const post = (
+      camera: string,
+      body: unknown,
+      headers: Record<string, string> = { 'x-inspectd-action': '1' },
+    ) =>
+      fetch(url(`/api/cameras/${camera}/threshold`), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const error = async (r: Response) => ((await r.json()) as { error: string }).error;
+    let r = await post('cam1', { threshold: 1 }, {});
+    expect([r.status, await error(r)]).toEqual([403, expect.stringContaining('x-inspectd-action')]);
+    r = await post('cam1', { threshold: 'high' });
+    expect([r.status, await error(r)]).toEqual([400, 'send {"threshold": <number>}; got "high"']);
+    r = await post('cam9', { threshold: 1 });
+    expect([r.status, await error(r)]).toEqual([404, expect.stringContaining('cameras: cam1')]);
+    expect(await (await fetch(url('/api/audit'))).json()).toEqual([]);
+
+    const status = (await (await fetch(url('/api/status'))).json()) as {
+      cameras: { id: string; recipe: string }[];
+    };
+    const recipe = status.cameras.find((c) => c.id === 'cam1')!.recipe;
+    const manifestFile = path.join(recipes, recipe, 'manifest.json');
+    const fitted = (
+      JSON.parse(readFileSync(manifestFile, 'utf8')) as { threshold: { value: number; rule: string } }
+    ).threshold;
+    const proposed = Number((fitted.value * 1.5).toFixed(4));
+
+    const page = await browser.newPage();
+    const answers = [false, true];
+    const asked: string[] = [];
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void (answers.shift() ? d.accept() : d.dismiss());
+    });
+    try {
+      await page.goto(url('/'));
+      const card = 'section.camera[data-camera="cam1"]';
+      await page.waitForSelector(`${card}[data-result]`);
+      await page.click(`${card} .whatif summary`);
+      await page.fill(`${card} .proposed`, String(proposed));
+      // Cancelled: nothing changes.
+      await page.click(`${card} .apply`);
+      expect(asked[0]).toContain(`Set the threshold of recipe ${recipe} from`);
+      expect(asked[0]).toContain(`to ${proposed}?`);
+      expect(await (await fetch(url('/api/audit'))).json()).toEqual([]);
+      // Confirmed.
+      await page.click(`${card} .apply`);
+      await page.waitForFunction(
+        (sel) => /threshold now/.test(document.querySelector(sel)?.textContent ?? ''),
+        `${card} .apply-result`,
+      );
+      expect(await page.textContent(`${card} .apply-result`)).toBe(
+        `recipe ${recipe}: threshold now ${proposed}`,
+      );
+      await page.waitForSelector(`${card} .audit li`);
+      expect(await page.textContent(`${card} .audit li`)).toContain(
+        `→ ${proposed} (web UI, 127.0.0.1, camera cam1)`,
+      );
+    } finally {
+      await page.close();
+    }
+    const trail = (await (await fetch(url('/api/audit'))).json()) as Record<string, unknown>[];
+    expect(trail).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        action: 'threshold',
+        camera: 'cam1',
+        recipe,
+        before: fitted.value,
+        after: proposed,
+        origin: 'web UI, 127.0.0.1',
+      }),
+    ]);
+    // Written into the recipe, the fit's value kept beside it; the next verdicts are judged by it.
+    expect(JSON.parse(readFileSync(manifestFile, 'utf8'))).toMatchObject({
+      threshold: { value: proposed, rule: 'operator', fitted: { value: fitted.value, rule: fitted.rule } },
+    });
+    await waitFor(async () => {
+      const res = (await (await fetch(url('/api/results?camera=cam1&limit=1'))).json()) as {
+        verdicts: { threshold: number; recipe: string }[];
+      };
+      return res.verdicts[0]?.threshold === proposed;
+    }, 'a verdict judged by the applied threshold');
   });
 });

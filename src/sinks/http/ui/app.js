@@ -81,7 +81,13 @@ function makeCard(cam) {
   });
   const input = $(node, '.proposed');
   input.addEventListener('input', () => whatIf(card));
-  $(node, '.whatif').addEventListener('toggle', () => whatIf(card));
+  $(node, '.whatif').addEventListener('toggle', () => {
+    whatIf(card);
+    showAudit(card).catch((err) => text($(node, '.apply-result'), err.message));
+  });
+  $(node, '.apply').addEventListener('click', () => {
+    applyThreshold(card, cam.id).catch((err) => text($(node, '.apply-result'), err.message));
+  });
   cards.set(cam.id, card);
   return card;
 }
@@ -153,6 +159,48 @@ function whatIf(card) {
   text(
     $(n, '.distribution'),
     `recent scores: median ${q(0.5)}, 90th percentile ${q(0.9)}, 99th ${q(0.99)}, highest ${fixed(sorted.at(-1), 3)}`,
+  );
+}
+
+/**
+ * The proposed threshold made the recipe's, after the operator confirms it: the daemon writes it into the
+ * recipe (every camera on it judges by it from the next frame) and into the audit trail.
+ */
+async function applyThreshold(card, camera) {
+  const n = card.node;
+  const proposed = Number($(n, '.proposed').value);
+  const current = card.score.th.at(-1);
+  if ($(n, '.proposed').value === '' || !Number.isFinite(proposed))
+    return text($(n, '.apply-result'), 'give a number first');
+  if (
+    !confirm(
+      `Set the threshold of recipe ${card.recipe} from ${fixed(current, 4)} to ${proposed}? Every camera on ${card.recipe} judges by it from its next frame; the change is written into the recipe and the audit trail.`,
+    )
+  )
+    return;
+  const r = await fetch(`/api/cameras/${encodeURIComponent(camera)}/threshold`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-inspectd-action': '1' },
+    body: JSON.stringify({ threshold: proposed }),
+  });
+  const answer = await r.json();
+  text(
+    $(n, '.apply-result'),
+    r.ok ? `recipe ${answer.recipe}: threshold now ${answer.after}` : `refused: ${answer.error}`,
+  );
+  await showAudit(card);
+}
+
+/** The latest threshold changes of the camera's recipe, from the journal's audit trail. */
+async function showAudit(card) {
+  if (!$(card.node, '.whatif').open) return;
+  const trail = (await getJson('/api/audit')).filter((e) => e.recipe === card.recipe).slice(0, 5);
+  $(card.node, '.audit').replaceChildren(
+    ...trail.map((e) => {
+      const li = document.createElement('li');
+      li.textContent = `${new Date(e.at).toLocaleString()}: ${fixed(e.before, 4)} → ${e.after} (${e.origin}, camera ${e.camera})`;
+      return li;
+    }),
   );
 }
 
