@@ -2,6 +2,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InspectdError, messageOf } from '../core/errors.js';
 import type { InputSpec } from '../core/inputSpec.js';
+import type { Tiling } from '../core/tiling.js';
 import type { Calibration } from '../scoring/calibration.js';
 
 export type { Calibration };
@@ -44,6 +45,17 @@ export interface Manifest {
   };
 }
 
+/** Every tile inside the canvas, as many positions as columns and rows (stitching relies on it). */
+const tilingFits = (t: Tiling, canvas: { width: number; height: number }): boolean =>
+  t.width > 0 &&
+  t.height > 0 &&
+  t.xs?.length === t.cols &&
+  t.ys?.length === t.rows &&
+  t.cols > 0 &&
+  t.rows > 0 &&
+  t.xs.every((x) => Number.isInteger(x) && x >= 0 && x + t.width <= canvas.width) &&
+  t.ys.every((y) => Number.isInteger(y) && y >= 0 && y + t.height <= canvas.height);
+
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {
   const file = path.join(dir, MANIFEST_FILE);
   await writeFile(`${file}.tmp`, JSON.stringify(m, null, 2) + '\n');
@@ -74,6 +86,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (m.schema !== MANIFEST_SCHEMA)
     problems.push(`schema is ${String(m.schema)}, this inspectd reads ${MANIFEST_SCHEMA}`);
   if (!m.input || !(m.input.width > 0) || !(m.input.height > 0)) problems.push('input size missing');
+  const t = m.input?.tiling;
+  if (t && !tilingFits(t, m.input)) problems.push('input.tiling does not fit its tiles on the input size');
   if (!m.model?.file) problems.push('model.file missing');
   if (typeof m.threshold?.value !== 'number' || !Number.isFinite(m.threshold.value))
     problems.push('threshold.value is not a finite number');

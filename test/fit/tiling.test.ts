@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import sharp from 'sharp';
@@ -129,6 +129,13 @@ describe('fit --size 448x224 --tile 224 (nearest-patch on real MPDD images)', ()
     // 12 images x 3 tiles x a 28x28 grid (stride 8 at 224).
     expect(m.params.trainingPatches).toBe(12 * 3 * 28 * 28);
     expect(m.calibration.n).toBe(12);
+  });
+
+  it('a manifest whose tiling does not fit its canvas is refused at load', async () => {
+    const dir = tempDir('tiles-bad-manifest');
+    const bad = { ...m, input: { ...m.input, tiling: { ...m.input.tiling!, xs: [0, 112, 300] } } };
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(bad));
+    await expect(readManifest(dir)).rejects.toThrow('input.tiling does not fit its tiles on the input size');
   });
 
   it("scores a batch of frames' tiles in one model run: max over tiles, maps stitched with max", async () => {
