@@ -32,7 +32,7 @@ from inspectd_train.data import MEAN, STD, denormalize  # noqa: E402
 from inspectd_train.errors import TrainError  # noqa: E402
 from inspectd_train.fusion import FusionExport, FusionNet, hypersphere  # noqa: E402
 from inspectd_train.hybrid import load_imagenet  # noqa: E402
-from inspectd_train.loop import Run, common_args, main_guard, sha256_file  # noqa: E402
+from inspectd_train.loop import Run, common_args, main_guard, recorded_settings, sha256_file  # noqa: E402
 
 PROG = "train_fusion"
 DEFAULT_KINDS = "texture,cutpaste,confetti"
@@ -74,10 +74,7 @@ def main(argv=None):
     a = parse(argv)
     t0 = time.monotonic()
     weights_sha = sha256_file(a.backbone_weights)
-    settings = {k: v for k, v in vars(a).items() if k not in ("out", "work", "resume", "log_every", "checkpoint_every",
-                                                              "device", "threads", "backbone_weights")}
-    settings["backbone_weights_sha256"] = weights_sha
-    run = Run(PROG, a, settings)
+    run = Run(PROG, a, recorded_settings(a, weights_sha))
     net = FusionNet(a.dim)
     load_imagenet(net.backbone, a.backbone_weights)
     tail = net.backbone.trainable_tail(a.finetune_blocks)

@@ -30,7 +30,7 @@ from inspectd_train import losses
 from inspectd_train.data import denormalize
 from inspectd_train.errors import TrainError
 from inspectd_train.hybrid import HybridExport, HybridNet, load_imagenet
-from inspectd_train.loop import Run, common_args, main_guard, sha256_file
+from inspectd_train.loop import Run, common_args, main_guard, recorded_settings, sha256_file
 
 PROG = "train_hybrid"
 
@@ -62,10 +62,7 @@ def main(argv=None):
     a = parse(argv)
     t0 = time.monotonic()
     weights_sha = sha256_file(a.backbone_weights) if a.backbone_weights else None
-    settings = {k: v for k, v in vars(a).items() if k not in ("out", "work", "resume", "log_every", "checkpoint_every",
-                                                              "device", "threads", "backbone_weights")}
-    settings["backbone_weights_sha256"] = weights_sha
-    run = Run(PROG, a, settings)
+    run = Run(PROG, a, recorded_settings(a, weights_sha))
     net = HybridNet(a.latent, a.size // 16)
     if a.backbone_weights:
         load_imagenet(net.phi, a.backbone_weights)

@@ -40,6 +40,17 @@ def common_args(prog, description, default_size, holdout=False):
     return p
 
 
+# Options that do not change the model: where it goes, how it is run and reported.
+NOT_SETTINGS = ("out", "work", "resume", "log_every", "checkpoint_every", "device", "threads", "backbone_weights")
+
+
+def recorded_settings(args, weights_sha=None):
+    """The options that make the model, as the checkpoint and the model's metadata record them."""
+    settings = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
+    settings["backbone_weights_sha256"] = weights_sha
+    return settings
+
+
 def check_common(args):
     if args.iterations < 1:
         raise TrainError(f"--iterations {args.iterations} must be >= 1")

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gaussianFitArgs, runCli } from '../helpers/cli.js';
+import { evalWithOutputs, gaussianFitArgs, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { SHARED_BACKBONE } from '../helpers/paths.js';
 
@@ -37,20 +37,7 @@ describe('eval', () => {
   });
 
   it('prints a table per defect type, writes a JSON report with fractions and every image, and overlays', async () => {
-    const work = tempDir('eval');
-    const json = path.join(work, 'report.json');
-    const overlays = path.join(work, 'overlays');
-    const r = await runCli([
-      'eval',
-      '--recipe',
-      recipe,
-      '--dataset',
-      dataset,
-      '--json',
-      json,
-      '--overlays',
-      overlays,
-    ]);
+    const { r, json, overlays } = await evalWithOutputs(recipe, dataset);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^good\s+6\s/m);
     expect(r.stdout).toMatch(/^defect\s+12\s/m);

@@ -4,9 +4,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as OnnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runProcess } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { goodImagesFolder, tempDir } from '../helpers/fixtures.js';
-import { PYTHON, ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { trainScript } from '../helpers/train.js';
+import { SHARED_MODELS } from '../helpers/paths.js';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as typeof OnnxProto;
 
@@ -20,8 +21,7 @@ describe('S003: scripts/train_jigsaw.py fine-tunes a backbone with MFCSAM fusion
   beforeAll(async () => {
     images = await goodImagesFolder(10);
     model = path.join(tempDir('jigsaw'), 'jigsaw.onnx');
-    const r = await runProcess(PYTHON, [
-      path.join(ROOT, 'scripts', 'train_jigsaw.py'),
+    log = await trainScript('train_jigsaw.py', [
       ...[
         '--images',
         images,
@@ -33,8 +33,6 @@ describe('S003: scripts/train_jigsaw.py fine-tunes a backbone with MFCSAM fusion
       ...['--size', '96', '--iterations', '2', '--batch-size', '4', '--threads', '1', '--log-every', '1'],
       ...['--holdout', '0.2', '--permutations', '8'],
     ]);
-    expect(r.code, r.stderr).toBe(0);
-    log = r.stderr;
   }, SLOW);
 
   it(

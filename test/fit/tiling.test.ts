@@ -7,7 +7,7 @@ import { ort } from '../../src/inference/session.js';
 import type { PixelBatch } from '../../src/preprocess/frame.js';
 import { readManifest, type Manifest } from '../../src/recipe/manifest.js';
 import { RecipeModel } from '../../src/recipe/recipeModel.js';
-import { gaussianFitArgs, runCli } from '../helpers/cli.js';
+import { evalWithOutputs, gaussianFitArgs, runCli } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { DATASETS, SHARED_BACKBONE } from '../helpers/paths.js';
 
@@ -215,20 +215,7 @@ describe('fit --size 448x224 --tile 224 (nearest-patch on real MPDD images)', ()
 
   it('eval needs no new flag: canvas-sized maps and overlays', async () => {
     const dataset = await smallDataset(3);
-    const work = tempDir('tiles-eval');
-    const json = path.join(work, 'report.json');
-    const overlays = path.join(work, 'overlays');
-    const r = await runCli([
-      'eval',
-      '--recipe',
-      recipe,
-      '--dataset',
-      dataset,
-      '--json',
-      json,
-      '--overlays',
-      overlays,
-    ]);
+    const { r, json, overlays } = await evalWithOutputs(recipe, dataset);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as { images: unknown[]; pixel_auroc: number };
     expect(rep.images).toHaveLength(6);

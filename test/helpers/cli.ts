@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CLI } from './paths.js';
 
 export interface CliResult {
@@ -66,4 +69,26 @@ export function gaussianFitArgs(o: {
     o.out,
     ...(o.extra ?? []),
   ];
+}
+
+/** `inspectd eval` of a recipe on a dataset, with its JSON report and overlays in a new temporary folder. */
+export async function evalWithOutputs(
+  recipe: string,
+  dataset: string,
+): Promise<{ r: CliResult; json: string; overlays: string }> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'inspectd-eval-'));
+  const json = path.join(work, 'report.json');
+  const overlays = path.join(work, 'overlays');
+  const r = await runCli([
+    'eval',
+    '--recipe',
+    recipe,
+    '--dataset',
+    dataset,
+    '--json',
+    json,
+    '--overlays',
+    overlays,
+  ]);
+  return { r, json, overlays };
 }
