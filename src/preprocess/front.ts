@@ -53,9 +53,8 @@ export function withPixelFront(model: ModelProto, spec: InputSpec, label: string
  * is float NHWC with whole values in [0, 255], `view` the same in 8 bits. The sampling is worked out in the
  * graph from the input's shape, so one graph takes frames of any size, and a pass that has nothing to do is
  * skipped (If), so a frame at the recipe's size costs two casts. Pass 1 is Resize's own antialiased
- * centre-aligned reduction on the axes that shrink. Pass 2, when an axis grows, uses tf_crop_and_resize on an
- * edge-padded copy, whose region of interest can state libvips' affine sampling x_in = X m/out - 1/2 (no
- * standard mode does).
+ * centre-aligned reduction on the axes that shrink. Pass 2, when an axis grows, samples libvips' affine way,
+ * x_in = X m/out - 1/2 (no Resize mode does), rows then columns (`linearAxis`).
  */
 function resizeLikeVips(
   b: GraphBuilder,
@@ -76,7 +75,6 @@ function resizeLikeVips(
       b.float32('zero', [], Float32Array.of(0)),
     ]);
   const outI = b.int64('out', [height, width]);
-  const out = f('out', [height, width]);
   // Pass 1: the shrinking axes reduced, in 8 bits like libvips' reduce.
   const hw = slice(shape, 1, 3);
   const [reduced] = b.ifElse(
@@ -97,29 +95,16 @@ function resizeLikeVips(
     () => [x],
     'reduce',
   );
-  // Pass 2: when an axis grows, x_in = X m/out - 1/2 on every axis (m its size after pass 1).
+  // Pass 2: when an axis grows, x_in = X m/out - 1/2 on every axis (m its size after pass 1), edges repeated.
   const m = b.op('Cast', [hwOf(reduced)], { to: DataType.FLOAT });
+  const out = f('out', [height, width]);
   const [resized, view] = b.ifElse(
     any(b.op('Less', [m, out])),
     [DataType.FLOAT, DataType.UINT8],
     (t) => {
-      const one = f('one', [1, 1]);
-      const denom = t.op('Add', [m, one]); // padded size - 1
-      const start = t.op('Div', [f('half', [0.5, 0.5]), denom]); // +1: coordinates in the padded copy
-      const span = t.op('Mul', [t.op('Div', [m, out]), t.op('Sub', [out, one])]);
-      const end = t.op('Add', [start, t.op('Div', [span, denom])]);
-      const roi = t.op('Concat', [f('n0', [0]), start, f('c0', [0]), f('n1', [1]), end, f('c1', [1])], {
-        axis: 0,
-      });
-      const padded = t.op(
-        'Pad',
-        [t.op('Cast', [reduced], { to: DataType.FLOAT }), b.int64('pads', [0, 1, 1, 0, 0, 1, 1, 0])],
-        { mode: 'edge' },
-      );
-      const grown = t.op('Resize', [padded, roi, '', sizes(t, outI)], {
-        mode: 'linear',
-        coordinate_transformation_mode: 'tf_crop_and_resize',
-      });
+      const x = t.op('Cast', [reduced], { to: DataType.FLOAT });
+      const rows = linearAxis(t, x, 1, slice(m, 0, 1, t), height);
+      const grown = linearAxis(t, rows, 2, slice(m, 1, 2, t), width);
       const lo = b.float32('lo', [], Float32Array.of(0));
       const hi = b.float32('hi', [], Float32Array.of(255));
       const rounded = t.op('Clip', [t.op('Round', [grown]), lo, hi]);
@@ -129,4 +114,32 @@ function resizeLikeVips(
     'enlarge',
   );
   return { resized, view };
+}
+
+/**
+ * Float NHWC `x` resampled along `axis` (1: rows, 2: columns) from `size` (a [1] float: its length there) to
+ * `out`, as libvips' affine linear pass samples: x_in = X size/out - 1/2, clamped to the edges, interpolated
+ * between the two neighbours. Gather and arithmetic only: Resize's tf_crop_and_resize mode, which states this
+ * sampling in one node, gives wrong pixels under onnxruntime's WebGPU provider.
+ */
+function linearAxis(t: GraphBuilder, x: string, axis: 1 | 2, size: string, out: number): string {
+  const X = t.float32(
+    'grid',
+    [out],
+    Float32Array.from({ length: out }, (_, i) => i),
+  );
+  const one = t.float32('one', [1], Float32Array.of(1));
+  const last = t.op('Sub', [size, one]);
+  const at = t.op('Sub', [
+    t.op('Mul', [X, t.op('Div', [size, t.float32('outLength', [1], Float32Array.of(out))])]),
+    t.float32('half', [1], Float32Array.of(0.5)),
+  ]);
+  const clamped = t.op('Min', [t.op('Max', [at, t.float32('zero', [1], Float32Array.of(0))]), last]);
+  const below = t.op('Floor', [clamped]);
+  const index = (v: string) => t.op('Cast', [v], { to: DataType.INT64 });
+  const a = t.op('Gather', [x, index(below)], { axis });
+  const c = t.op('Gather', [x, index(t.op('Min', [t.op('Add', [below, one]), last]))], { axis });
+  const shape = axis === 1 ? [1, out, 1, 1] : [1, 1, out, 1];
+  const w = t.op('Reshape', [t.op('Sub', [clamped, below]), t.int64('weightShape', shape)]);
+  return t.op('Add', [a, t.op('Mul', [t.op('Sub', [c, a]), w])]);
 }
