@@ -67,18 +67,23 @@ export async function startTrainedFit(
   }
   const trained = Number(meta['inspectd.size']);
   const base: FitBaseOptions = { ...o, size: String(trained), backbone: o.model, layers };
+  const isTrainedSize = (v: string) => {
+    const z = parseSize(v)!;
+    return z.width === trained && z.height === trained;
+  };
+  const differs = (flag: string, value: string, fix: string) =>
+    new InspectdError(`${flag} ${value} differs from the size the model was trained at (${trained})`, {
+      subject: flag,
+      value,
+      fix,
+    });
   if (o.tile !== undefined) {
-    const tile = parseSize(o.tile)!;
-    if (tile.width !== trained || tile.height !== trained) {
-      throw new InspectdError(
-        `--tile ${o.tile} differs from the size the model was trained at (${trained})`,
-        {
-          subject: '--tile',
-          value: o.tile,
-          fix: `pass --tile ${trained} (an autoencoder scores tiles of its trained size) or retrain at ${o.tile}`,
-        },
+    if (!isTrainedSize(o.tile))
+      throw differs(
+        '--tile',
+        o.tile,
+        `pass --tile ${trained} (an autoencoder scores tiles of its trained size) or retrain at ${o.tile}`,
       );
-    }
     if (o.size === undefined) {
       throw new InspectdError(`--tile ${o.tile} needs --size, the canvas the tiles are cut from`, {
         subject: '--size',
@@ -86,18 +91,12 @@ export async function startTrainedFit(
       });
     }
     base.size = o.size;
-  } else if (o.size !== undefined) {
-    const asked = parseSize(o.size)!;
-    if (asked.width !== trained || asked.height !== trained) {
-      throw new InspectdError(
-        `--size ${o.size} differs from the size the model was trained at (${trained})`,
-        {
-          subject: '--size',
-          value: o.size,
-          fix: `leave --size out (it defaults to ${trained}), retrain at ${o.size}, or pass --tile ${trained} to cut a ${o.size} canvas into tiles the model knows`,
-        },
-      );
-    }
+  } else if (o.size !== undefined && !isTrainedSize(o.size)) {
+    throw differs(
+      '--size',
+      o.size,
+      `leave --size out (it defaults to ${trained}), retrain at ${o.size}, or pass --tile ${trained} to cut a ${o.size} canvas into tiles the model knows`,
+    );
   }
   return { start: await startFit(base, log, advice(o)), base };
 }

@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import { GraphBuilder } from '../onnx/graphBuilder.js';
 import type { Manifest } from '../recipe/manifest.js';
 import { mapToOutputs } from '../scoring/mapHead.js';
-import { startTrainedFit, termPass, type AutoencoderFitOptions } from './fitAutoencoder.js';
-import { finishRecipe, FitTimings, tooFewImages } from './fitCommon.js';
+import type { SkippedImage } from '../preprocess/batches.js';
+import { startTrainedFit, type AutoencoderFitOptions } from './fitAutoencoder.js';
+import { finishRecipe, FitTimings, streamBatches, tooFewImages } from './fitCommon.js';
 import { trainingSettings } from './fitHybrid.js';
 
 /** The fusion network's two per-position maps (scripts/train_fusion.py): eta's score, and A(psi). */
@@ -29,17 +30,24 @@ export async function fitFusion(o: FusionFitOptions, log: Logger): Promise<Manif
   const t = performance.now();
   let sum = 0;
   let count = 0;
-  const pass = await termPass(start, base, log, () => level.name, {
-    outputs: [{ name: level.name, dims: ['N', 1, level.height, level.width] }],
-    onExtra: (v, n) => {
-      const m = v[level.name];
+  const skipped: SkippedImage[] = [];
+  // Only the map itself: its mean is all this pass needs (no upsampling, blur or score).
+  const images = await streamBatches(
+    start,
+    new GraphBuilder(bb.opset),
+    [{ name: level.name, dims: ['N', 1, level.height, level.width] }],
+    base,
+    log,
+    skipped,
+    async (run, n) => {
+      const m = (await run({}, [level.name]))[level.name].data as Float32Array;
       for (let i = 0; i < n * plane; i++) sum += m[i];
       count += n * plane;
     },
-  });
+  );
   timings.lap('features', t);
-  if (pass.images < o.minImages) {
-    throw tooFewImages(base, pass.images, pass.skipped.length, {
+  if (images < o.minImages) {
+    throw tooFewImages(base, images, skipped.length, {
       need: `the map's offset and the threshold need at least ${o.minImages}`,
       fix: 'add good images, or lower --min-images (at your own risk)',
     });
@@ -64,8 +72,8 @@ export async function fitFusion(o: FusionFitOptions, log: Logger): Promise<Manif
         blurSigma: o.blurSigma,
         training: trainingSettings(bb.metadata),
       },
-      used: pass.images,
-      skipped: pass.skipped,
+      used: images,
+      skipped,
       timings,
     },
     log,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runProcess } from '../helpers/cli.js';
+import { runCli, runProcess, trainedFitArgs } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { PYTHON, ROOT, SHARED_BACKBONE } from '../helpers/paths.js';
 
@@ -31,27 +31,6 @@ async function trainTiny(script: string, images: string, out: string): Promise<v
   expect(r.code, r.stderr).toBe(0);
 }
 
-const fitArgs = (
-  method: string,
-  model: string,
-  images: string,
-  out: string,
-  extra: string[] = [],
-): string[] => [
-  'fit',
-  '--method',
-  method,
-  '--model',
-  model,
-  '--images',
-  images,
-  '--out',
-  out,
-  '--min-images',
-  '4',
-  ...extra,
-];
-
 describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images)', () => {
   let images: string;
   let dataset: string;
@@ -72,7 +51,7 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
       `${method}: writes a recipe whose two terms each count about 1 on good images; eval scores it`,
       async () => {
         const out = path.join(tempDir(`ae-${method}`), method);
-        const fit = await runCli(fitArgs(method, models[method], images, out));
+        const fit = await runCli(trainedFitArgs(method, models[method], images, out));
         expect(fit.code, fit.stderr).toBe(0);
         const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
         expect(m.method).toBe(method);
@@ -117,7 +96,7 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
       async () => {
         const out = path.join(tempDir('ae-tiles'), `${method}-tiles`);
         const extra = ['--size', '128x64', '--tile', '64'];
-        const fit = await runCli(fitArgs(method, models[method], images, out, extra));
+        const fit = await runCli(trainedFitArgs(method, models[method], images, out, extra));
         expect(fit.code, fit.stderr).toBe(0);
         const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest & {
           input: { tiling: unknown };
@@ -148,32 +127,34 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
     'rejects a model of the other method, a feature backbone, a size it was not trained at, and Gaussian options',
     async () => {
       const out = path.join(tempDir('ae-bad'), 'r');
-      let r = await runCli(fitArgs('multilevel', models.hybrid, images, out));
+      let r = await runCli(trainedFitArgs('multilevel', models.hybrid, images, out));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`--model ${models.hybrid} was trained for --method hybrid, not multilevel`);
       expect(r.stderr).toContain('scripts/train_multilevel.py');
 
       // The shared feature backbone carries no inspectd metadata at all.
-      r = await runCli(fitArgs('hybrid', SHARED_BACKBONE, images, out));
+      r = await runCli(trainedFitArgs('hybrid', SHARED_BACKBONE, images, out));
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         /is not a model written by an inspectd training script \(inspectd\.kind: none\)/,
       );
 
-      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--size', '128']));
+      r = await runCli(trainedFitArgs('hybrid', models.hybrid, images, out, ['--size', '128']));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('--size 128 differs from the size the model was trained at (64)');
       expect(r.stderr).toContain('or pass --tile 64 to cut a 128 canvas into tiles the model knows');
 
-      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--size', '128', '--tile', '32']));
+      r = await runCli(
+        trainedFitArgs('hybrid', models.hybrid, images, out, ['--size', '128', '--tile', '32']),
+      );
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('--tile 32 differs from the size the model was trained at (64)');
 
-      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--tile', '64']));
+      r = await runCli(trainedFitArgs('hybrid', models.hybrid, images, out, ['--tile', '64']));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('--tile 64 needs --size, the canvas the tiles are cut from');
 
-      r = await runCli(fitArgs('hybrid', models.hybrid, images, out, ['--layers', 's4_24ch']));
+      r = await runCli(trainedFitArgs('hybrid', models.hybrid, images, out, ['--layers', 's4_24ch']));
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('--layers does not apply to --method hybrid');
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type * as OnnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, runProcess } from '../helpers/cli.js';
+import { runCli, runProcess, trainedFitArgs } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
 import { trainScript } from '../helpers/train.js';
 import { PYTHON, ROOT, SHARED_MODELS } from '../helpers/paths.js';
@@ -39,20 +39,7 @@ const trainTiny = (images: string, out: string, extra: string[]): Promise<string
   ]);
 
 const fit = (model: string, images: string, out: string, extra: string[] = []) =>
-  runCli([
-    'fit',
-    '--method',
-    'fusion',
-    '--model',
-    model,
-    '--images',
-    images,
-    '--out',
-    out,
-    '--min-images',
-    '4',
-    ...extra,
-  ]);
+  runCli(trainedFitArgs('fusion', model, images, out, extra));
 
 const manifestOf = (dir: string) =>
   JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;

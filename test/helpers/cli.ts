@@ -92,3 +92,25 @@ export async function evalWithOutputs(
   ]);
   return { r, json, overlays };
 }
+
+/** `inspectd fit` of a method whose model a training script wrote, on a small folder (--min-images 4). */
+export const trainedFitArgs = (
+  method: string,
+  model: string,
+  images: string,
+  out: string,
+  extra: string[] = [],
+): string[] => [
+  'fit',
+  '--method',
+  method,
+  '--model',
+  model,
+  '--images',
+  images,
+  '--out',
+  out,
+  '--min-images',
+  '4',
+  ...extra,
+];
