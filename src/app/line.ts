@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import { InspectdError, messageOf } from '../core/errors.js';
-import type { AuditEntry, Journal } from '../core/history.js';
+import { InspectdError, messageOf, NotFoundError } from '../core/errors.js';
+import type { AuditEntry, Journal, MarkChange } from '../core/history.js';
 import type {
+  ArchivedFrame,
   CameraStatus,
   InspectionMode,
   LineControl,
@@ -14,6 +15,15 @@ import type {
   SinkStatus,
 } from '../core/line.js';
 import type { Metrics } from '../core/metrics.js';
+import {
+  ARCHIVE_SUFFIX,
+  archiveBase,
+  inside,
+  MAX_NOTE_CHARS,
+  markProblem,
+  missingFrameReason,
+  type MarkKind,
+} from '../core/review.js';
 import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 import type { RecipeModel } from '../recipe/recipeModel.js';
 import { Throttle } from '../log/logger.js';
@@ -49,10 +59,13 @@ export class Line implements LineControl {
   private readonly switching = new Map<string, Promise<void>>();
   private readonly wanted = new Map<string, string>();
   private readonly throttle: Throttle;
+  /** Resolved once, as the archive sink does: a later chdir must not move it. */
+  private readonly archiveDir: string;
 
   constructor(private readonly d: LineDeps) {
     const c = d.config;
     this.line = c.line;
+    this.archiveDir = c.archive.dir === '' ? '' : path.resolve(c.archive.dir);
     this.cameras = c.cameras.map((x) => x.id);
     this.throttle = new Throttle(d.log);
     this.pipelines = c.cameras.map((cam, i) => {
@@ -249,6 +262,51 @@ export class Line implements LineControl {
 
   auditTrail(limit: number): AuditEntry[] {
     return this.d.journal.auditTrail(limit);
+  }
+
+  mark(resultId: string, kind: MarkKind | null, note: string, origin: string): MarkChange {
+    const missing = () =>
+      new NotFoundError(
+        `the journal has no verdict ${resultId}: mark a verdict /api/results lists (retention deletes unmarked verdicts past journal.retainDays)`,
+        { subject: 'resultId', value: resultId },
+      );
+    const v = this.d.journal.get(resultId);
+    if (!v) throw missing();
+    const problem = markProblem(v, kind);
+    if (problem) throw new InspectdError(problem, { subject: 'mark', value: kind });
+    if (note.length > MAX_NOTE_CHARS)
+      throw new InspectdError(`a note of ${note.length} characters is too long`, {
+        subject: 'note',
+        fix: `keep it to ${MAX_NOTE_CHARS} characters`,
+      });
+    const entry = this.d.journal.setMark(resultId, { kind, note, at: Date.now(), origin });
+    if (!entry) throw missing();
+    if (entry.seq !== undefined)
+      this.d.log.info(
+        { resultId, camera: v.cameraId, before: entry.before, after: kind, origin },
+        `verdict ${resultId} (camera ${v.cameraId}): mark ${entry.before ?? 'none'} -> ${kind ?? 'none'} (${origin})`,
+      );
+    return entry;
+  }
+
+  async archived(v: Verdict): Promise<ArchivedFrame> {
+    const a = this.d.config.archive;
+    const dir = this.archiveDir;
+    if (dir === '') return { missing: missingFrameReason(v, a) };
+    const base = archiveBase(dir, v);
+    const frame = `${base}${ARCHIVE_SUFFIX.frame}`;
+    const overlay = `${base}${ARCHIVE_SUFFIX.overlay}`;
+    if (!inside(dir, frame) || !inside(dir, overlay))
+      return { missing: `verdict ${v.resultId} names no file inside the archive` };
+    const there = await Promise.all(
+      [frame, overlay].map((f) =>
+        access(f).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return there.every(Boolean) ? { frame, overlay } : { missing: missingFrameReason(v, a) };
   }
 
   async recipes(): Promise<string[]> {

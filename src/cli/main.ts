@@ -5,6 +5,7 @@ import { configReference } from '../config/load.js';
 import { CHECK_CONFIG_USAGE, checkConfigCommand } from './checkConfigCommand.js';
 import { UsageError } from './common.js';
 import { EVAL_USAGE, evalCommand } from './evalCommand.js';
+import { EXPORT_MARKS_USAGE, exportMarksCommand } from './exportMarksCommand.js';
 import { fitCommand, fitUsage } from './fitCommand.js';
 import { RESULTS_USAGE, resultsCommand } from './resultsCommand.js';
 import { RUN_USAGE, runCommand } from './runCommand.js';
@@ -26,6 +27,11 @@ const commands: Record<string, Command> = {
     summary: 'print verdicts from the journal (traceability; JSON or CSV)',
     usage: () => RESULTS_USAGE,
     run: resultsCommand,
+  },
+  'export-marks': {
+    summary: "write the review's marked verdicts' frames as an image set for the next fit",
+    usage: () => EXPORT_MARKS_USAGE,
+    run: exportMarksCommand,
   },
   'sim-dataset': {
     summary: "write the sim camera's synthetic dataset (MVTec layout)",

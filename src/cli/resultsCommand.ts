@@ -5,8 +5,8 @@ import { loadConfig } from '../config/load.js';
 import { SqliteJournal } from '../journal/journal.js';
 import { commandUsage, readCommandFlags, usageError } from './common.js';
 
-const RESULTS_FLAGS = flags({
-  config: { doc: 'the configuration the daemon runs with (its journal.path)', format: text(), value: 'FILE' },
+/** The journal query's time, camera and recipe, as `results` and `export-marks` take them. */
+export const QUERY_FLAGS = flags({
   from: {
     doc: 'decided at or after this time (ISO 8601 or epoch ms)',
     format: nonEmpty('a time'),
@@ -14,9 +14,19 @@ const RESULTS_FLAGS = flags({
   },
   to: { doc: 'decided before this time', format: nonEmpty('a time'), value: 'T' },
   camera: { doc: 'only this camera', format: nonEmpty('a camera id'), value: 'ID' },
-  partId: { doc: 'only this part', format: nonEmpty('a part id'), value: 'P' },
   recipe: { doc: 'only this recipe', format: nonEmpty('a recipe name'), value: 'NAME' },
+});
+
+const RESULTS_FLAGS = flags({
+  config: { doc: 'the configuration the daemon runs with (its journal.path)', format: text(), value: 'FILE' },
+  ...QUERY_FLAGS,
+  partId: { doc: 'only this part', format: nonEmpty('a part id'), value: 'P' },
   verdict: { doc: 'only OK or only NG', format: nonEmpty('OK or NG'), value: 'OK|NG' },
+  mark: {
+    doc: "only verdicts marked in the web UI's review: any, false-reject or escape",
+    format: nonEmpty('any, false-reject or escape'),
+    value: 'MARK',
+  },
   limit: {
     doc: `at most this many (newest first; up to ${MAX_LIMIT})`,
     format: nonEmpty('a number'),

@@ -38,3 +38,6 @@ export class ConfigError extends InspectdError {
 export class UsageError extends InspectdError {
   override readonly exitCode = 2;
 }
+
+/** A thing asked for by id that is not there (a verdict the journal does not have): HTTP 404. */
+export class NotFoundError extends InspectdError {}

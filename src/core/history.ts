@@ -1,3 +1,4 @@
+import type { Mark, MarkKind } from './review.js';
 import type { Verdict } from './verdict.js';
 
 export interface HistoryFilter {
@@ -11,6 +12,8 @@ export interface HistoryFilter {
   from?: number;
   /** Decided before this time (epoch ms). */
   to?: number;
+  /** Only verdicts an operator marked: with this mark, or with any. */
+  mark?: MarkKind | 'any';
 }
 
 export interface CameraTotals {
@@ -36,23 +39,38 @@ export interface HourCount {
   ng: number;
 }
 
-/**
- * An operator's change to how the line judges (e.g. a recipe's threshold), kept with the verdicts for as long as
- * the journal lives: who, from where, what it was and what it became.
- */
-export interface AuditEntry {
+interface AuditBase {
   /** Its place in the audit trail (set by the journal). */
   seq?: number;
   /** When it took effect (epoch ms). */
   at: number;
-  action: 'threshold';
   camera: string;
   recipe: string;
-  before: number;
-  after: number;
   /** Where it came from, e.g. "web UI, 127.0.0.1". */
   origin: string;
 }
+
+/** A recipe's threshold set by an operator. */
+export interface ThresholdChange extends AuditBase {
+  action: 'threshold';
+  before: number;
+  after: number;
+}
+
+/** A verdict marked (a false reject, an escape) or its mark cleared (null). */
+export interface MarkChange extends AuditBase {
+  action: 'mark';
+  resultId: string;
+  before: MarkKind | null;
+  after: MarkKind | null;
+  note: string;
+}
+
+/**
+ * An operator's change to how the line judges (a recipe's threshold) or to what its verdicts say (a mark), kept
+ * for as long as the journal lives: who, from where, what it was and what it became.
+ */
+export type AuditEntry = ThresholdChange | MarkChange;
 
 /** A verdict at its place in the journal. */
 export interface JournalEntry {
@@ -78,4 +96,11 @@ export interface Journal extends History {
   audit(e: AuditEntry): number;
   /** The newest `limit` changes, newest first. */
   auditTrail(limit: number): AuditEntry[];
+  /** The marks of these verdicts (those that have one). */
+  marks(resultIds: readonly string[]): Map<string, Mark>;
+  /**
+   * Sets (a kind) or clears (null) the mark of a journalled verdict and enters the change in the audit trail, in
+   * one transaction; undefined when the journal has no such verdict. An unchanged mark is not entered again.
+   */
+  setMark(resultId: string, mark: Omit<Mark, 'kind'> & { kind: MarkKind | null }): MarkChange | undefined;
 }

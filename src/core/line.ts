@@ -1,4 +1,5 @@
-import type { AuditEntry } from './history.js';
+import type { AuditEntry, MarkChange } from './history.js';
+import type { MarkKind } from './review.js';
 import type { SourceState, SourceStats } from './frame.js';
 import type { Verdict } from './verdict.js';
 
@@ -8,6 +9,9 @@ import type { Verdict } from './verdict.js';
  * refuses requests. Skipped frames are counted (drop reason `idle`).
  */
 export type InspectionMode = 'continuous' | 'triggered' | 'stopped';
+
+/** A verdict's pictures in the archive, or why it has none. */
+export type ArchivedFrame = { frame: string; overlay: string } | { missing: string };
 
 /** One camera's counters since start. */
 export interface CameraCounts {
@@ -78,6 +82,14 @@ export interface LineControl {
   setThreshold(camera: string, threshold: number, origin: string): Promise<AuditEntry>;
   /** The newest operator changes, newest first. */
   auditTrail(limit: number): AuditEntry[];
+  /**
+   * Marks a journalled verdict as a false reject or an escape (null clears the mark), with a note: kept with the
+   * verdict in the journal and entered in the audit trail. Throws `NotFoundError` for a verdict the journal does
+   * not have, and an `InspectdError` for a mark that does not fit the verdict (an escape of an NG).
+   */
+  mark(resultId: string, kind: MarkKind | null, note: string, origin: string): MarkChange;
+  /** The verdict's archived frame and overlay (absolute paths inside the archive folder), or why there are none. */
+  archived(v: Verdict): Promise<ArchivedFrame>;
   /** Recipe folder names a camera could switch to. */
   recipes(): Promise<string[]>;
   camera(camera: string): CameraStatus | undefined;

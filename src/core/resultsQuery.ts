@@ -1,4 +1,6 @@
+import { csvCell } from './csv.js';
 import type { HistoryFilter } from './history.js';
+import { MARK_KINDS, type MarkKind } from './review.js';
 import type { Verdict } from './verdict.js';
 
 /** A traceability query as the HTTP API and `inspectd results` take it: every parameter optional. */
@@ -15,8 +17,8 @@ const DEFAULT_LIMIT = 100;
 const time = (s: string): number => (/^\d+$/.test(s) ? Number(s) : Date.parse(s));
 
 /**
- * Reads `from`, `to`, `camera`, `partId`, `recipe`, `verdict` (OK|NG), `limit`, `offset`; returns the query or
- * one line per bad parameter (name, value, what is allowed).
+ * Reads `from`, `to`, `camera`, `partId`, `recipe`, `verdict` (OK|NG), `mark` (any, false-reject, escape),
+ * `limit`, `offset`; returns the query or one line per bad parameter (name, value, what is allowed).
  */
 export function parseResultsQuery(
   p: Record<string, string | undefined>,
@@ -35,6 +37,10 @@ export function parseResultsQuery(
   if (p.verdict !== undefined) {
     if (p.verdict === 'OK' || p.verdict === 'NG') filter.ok = p.verdict === 'OK';
     else bad('verdict', 'OK or NG');
+  }
+  if (p.mark !== undefined) {
+    if (p.mark === 'any' || MARK_KINDS.includes(p.mark as MarkKind)) filter.mark = p.mark as MarkKind | 'any';
+    else bad('mark', `any (every marked verdict), ${MARK_KINDS.join(' or ')}`);
   }
   const int = (k: 'limit' | 'offset', fallback: number, max: number): number => {
     if (p[k] === undefined) return fallback;
@@ -65,11 +71,6 @@ const CSV_COLUMNS = [
   'regions',
 ] as const;
 
-const cell = (v: string | number): string => {
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 /** One header line, then one line per verdict (RFC 4180 quoting; times in ISO 8601). */
 export function resultsCsv(verdicts: Verdict[]): string {
   const rows = verdicts.map((v) =>
@@ -89,7 +90,7 @@ export function resultsCsv(verdicts: Verdict[]): string {
       v.normalizedScore,
       v.regions.length,
     ]
-      .map(cell)
+      .map(csvCell)
       .join(','),
   );
   return `${[CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;

@@ -10,7 +10,9 @@ import type {
   HourCount,
   Journal,
   JournalEntry,
+  MarkChange,
 } from '../core/history.js';
+import type { Mark, MarkKind } from '../core/review.js';
 import type { Infer } from '../core/settings.js';
 import type { Verdict } from '../core/verdict.js';
 import type { journalSettings } from './settings.js';
@@ -38,7 +40,11 @@ CREATE INDEX IF NOT EXISTS verdicts_part ON verdicts(part_id) WHERE part_id IS N
 CREATE TABLE IF NOT EXISTS totals (camera TEXT PRIMARY KEY, total INTEGER NOT NULL, ok INTEGER NOT NULL, ng INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS marks (result_id TEXT PRIMARY KEY, mark TEXT NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL);
 `;
+
+/** Retention passes over marked verdicts: a mark is an operator's finding, and the next fit's data. */
+const UNMARKED = 'result_id NOT IN (SELECT result_id FROM marks)';
 
 /** Newest verdicts kept in memory too: consumers keeping up (the MQTT outbox) read them without SQLite. */
 const RECENT = 512;
@@ -50,6 +56,17 @@ interface Row {
   seq: number;
   body: string;
 }
+
+interface MarkRow {
+  result_id: string;
+  mark: MarkKind;
+  note: string;
+  at: number;
+  origin: string;
+}
+
+/** Lookups of this many ids at once: SQLite's parameter limit is far above, a page of results below. */
+const MARKS_CHUNK = 500;
 
 /**
  * The verdict journal in SQLite (WAL): one row per verdict, committed before any sink sees it; totals per
@@ -131,11 +148,18 @@ export class SqliteJournal implements Journal {
       rows: db.prepare<[], { n: number; first: number | null }>(
         'SELECT COUNT(*) AS n, MIN(seq) AS first FROM verdicts',
       ),
-      deleteBefore: db.prepare<[number, number]>(
-        'DELETE FROM verdicts WHERE seq IN (SELECT seq FROM verdicts WHERE decided_at < ? ORDER BY seq LIMIT ?)',
+    };
+  }
+
+  /** Prepared when first used: a journal older than the marks table, opened read-only, never retains. */
+  private retention?: ReturnType<SqliteJournal['prepareRetention']>;
+  private prepareRetention() {
+    return {
+      deleteBefore: this.db.prepare<[number, number]>(
+        `DELETE FROM verdicts WHERE seq IN (SELECT seq FROM verdicts WHERE decided_at < ? AND ${UNMARKED} ORDER BY seq LIMIT ?)`,
       ),
-      deleteOldest: db.prepare<[number]>(
-        'DELETE FROM verdicts WHERE seq IN (SELECT seq FROM verdicts ORDER BY seq LIMIT ?)',
+      deleteOldest: this.db.prepare<[number]>(
+        `DELETE FROM verdicts WHERE seq IN (SELECT seq FROM verdicts WHERE ${UNMARKED} ORDER BY seq LIMIT ?)`,
       ),
     };
   }
@@ -169,6 +193,9 @@ export class SqliteJournal implements Journal {
     add('ok = ?', f.ok === undefined ? undefined : f.ok ? 1 : 0);
     add('decided_at >= ?', f.from);
     add('decided_at < ?', f.to);
+    if (f.mark !== undefined && !this.hasTable('marks')) return { verdicts: [], total: 0 };
+    if (f.mark === 'any') where.push('result_id IN (SELECT result_id FROM marks)');
+    else add('result_id IN (SELECT result_id FROM marks WHERE mark = ?)', f.mark);
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM verdicts ${w}`).get(...args) as { n: number })
       .n;
@@ -211,16 +238,62 @@ export class SqliteJournal implements Journal {
     );
   }
 
+  /** False for a table a journal written by an older inspectd, opened read-only, does not have yet. */
+  private hasTable(name: string): boolean {
+    return !!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+  }
+
   auditTrail(limit: number): AuditEntry[] {
     // A journal written before the audit trail existed, opened read-only, has no table for it: nothing changed.
-    const exists = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'")
-      .get();
-    if (!exists) return [];
+    if (!this.hasTable('audit')) return [];
     return this.db
       .prepare<[number], Row>('SELECT seq, body FROM audit ORDER BY seq DESC LIMIT ?')
       .all(limit)
       .map((r) => ({ seq: r.seq, ...(JSON.parse(r.body) as AuditEntry) }));
+  }
+
+  marks(resultIds: readonly string[]): Map<string, Mark> {
+    const out = new Map<string, Mark>();
+    if (!resultIds.length || !this.hasTable('marks')) return out;
+    for (let i = 0; i < resultIds.length; i += MARKS_CHUNK) {
+      const ids = resultIds.slice(i, i + MARKS_CHUNK);
+      const rows = this.db
+        .prepare<string[], MarkRow>(
+          `SELECT * FROM marks WHERE result_id IN (${ids.map(() => '?').join(',')})`,
+        )
+        .all(...ids);
+      for (const r of rows) out.set(r.result_id, { kind: r.mark, note: r.note, at: r.at, origin: r.origin });
+    }
+    return out;
+  }
+
+  setMark(resultId: string, m: Omit<Mark, 'kind'> & { kind: MarkKind | null }): MarkChange | undefined {
+    return this.db.transaction(() => {
+      const v = this.get(resultId);
+      if (!v) return undefined;
+      const before = this.marks([resultId]).get(resultId);
+      const entry: MarkChange = {
+        at: m.at,
+        action: 'mark',
+        camera: v.cameraId,
+        recipe: v.recipe,
+        resultId,
+        before: before?.kind ?? null,
+        after: m.kind,
+        note: m.kind === null ? '' : m.note,
+        origin: m.origin,
+      };
+      if (entry.before === entry.after && (before?.note ?? '') === entry.note) return entry;
+      if (m.kind === null) this.db.prepare('DELETE FROM marks WHERE result_id = ?').run(resultId);
+      else
+        this.db
+          .prepare(
+            'INSERT INTO marks (result_id, mark, note, at, origin) VALUES (?, ?, ?, ?, ?) ON CONFLICT(result_id) DO UPDATE SET mark = excluded.mark, note = excluded.note, at = excluded.at, origin = excluded.origin',
+          )
+          .run(resultId, m.kind, m.note, m.at, m.origin);
+      entry.seq = this.audit(entry);
+      return entry;
+    })();
   }
 
   saveCursor(consumer: string, seq: number): void {
@@ -245,14 +318,17 @@ export class SqliteJournal implements Journal {
    */
   retainStep(now = Date.now()): number {
     const { s } = this;
+    const r = (this.retention ??= this.prepareRetention());
     if (s.retainDays > 0) {
-      const n = this.stmt.deleteBefore.run(now - s.retainDays * 86_400_000, RETAIN_BATCH).changes;
+      const n = r.deleteBefore.run(now - s.retainDays * 86_400_000, RETAIN_BATCH).changes;
       if (n > 0) return this.deleted(n);
     }
     const { rows, bytes } = this.size();
     const over = Math.max(rows - s.maxRows, bytes > s.maxBytes ? Math.ceil(rows * 0.01) + 1 : 0);
     if (over <= 0) return 0;
-    return this.deleted(this.stmt.deleteOldest.run(Math.min(over, RETAIN_BATCH)).changes);
+    // Only marked verdicts left over the limits: they stay (0 ends the caller's loop).
+    const n = r.deleteOldest.run(Math.min(over, RETAIN_BATCH)).changes;
+    return n > 0 ? this.deleted(n) : 0;
   }
 
   private deleted(n: number): number {

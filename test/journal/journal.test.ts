@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteJournal, type JournalSettings } from '../../src/journal/journal.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -130,5 +131,98 @@ describe('verdict journal (SQLite)', () => {
       expect.objectContaining({ details: expect.objectContaining({ subject: 'journal.path' }) }),
     );
     expect(existsSync(path.join(file, 'j.sqlite'))).toBe(false);
+  });
+});
+
+const by = { at: 1000, origin: 'test, here' };
+
+describe('marks in the journal: an operator finding kept with its verdict', () => {
+  it('sets, changes and clears a mark, each change in the audit trail; kept across a reopen and for readers', () => {
+    const s = settings();
+    const j = SqliteJournal.open(s, quietLog);
+    const [ng, ok, other] = [testVerdict(false), testVerdict(true), testVerdict(false)];
+    for (const v of [ng, ok, other]) j.append(v);
+    expect(j.setMark('nope', { kind: 'escape', note: '', ...by })).toBeUndefined();
+    expect(j.setMark(ng.resultId, { kind: 'false-reject', note: 'dust', ...by })).toEqual({
+      seq: 1,
+      at: 1000,
+      action: 'mark',
+      camera: 'cam1',
+      recipe: 'demo',
+      resultId: ng.resultId,
+      before: null,
+      after: 'false-reject',
+      note: 'dust',
+      origin: 'test, here',
+    });
+    // The same mark again is no change: answered, not entered twice.
+    expect(j.setMark(ng.resultId, { kind: 'false-reject', note: 'dust', ...by })?.seq).toBeUndefined();
+    j.setMark(ok.resultId, { kind: 'escape', note: 'crack', ...by });
+    j.setMark(other.resultId, { kind: 'false-reject', note: '', ...by });
+    expect(j.setMark(other.resultId, { kind: null, note: 'ignored', ...by })).toMatchObject({
+      seq: 4,
+      before: 'false-reject',
+      after: null,
+      note: '',
+    });
+    expect(j.auditTrail(10).map((e) => [e.seq, e.action, e.after])).toEqual([
+      [4, 'mark', null],
+      [3, 'mark', 'false-reject'],
+      [2, 'mark', 'escape'],
+      [1, 'mark', 'false-reject'],
+    ]);
+    const expected = new Map([
+      [ng.resultId, { kind: 'false-reject', note: 'dust', ...by }],
+      [ok.resultId, { kind: 'escape', note: 'crack', ...by }],
+    ]);
+    expect(j.marks([ng.resultId, ok.resultId, other.resultId, 'nope'])).toEqual(expected);
+    expect(j.query({ mark: 'any' }).verdicts).toEqual([ok, ng]);
+    expect(j.query({ mark: 'escape' }).verdicts).toEqual([ok]);
+    expect(j.query({ mark: 'false-reject', ok: true }).total).toBe(0);
+    j.close();
+    // The daemon restarted, and a tool reading beside it: the marks are there.
+    const again = SqliteJournal.open(s, quietLog);
+    expect(again.marks([ng.resultId, ok.resultId])).toEqual(expected);
+    const reader = SqliteJournal.openReadOnly(s);
+    expect(reader.query({ mark: 'any' }).total).toBe(2);
+    reader.close();
+    again.close();
+  });
+
+  it('retention passes over marked verdicts, by rows and by age; clearing the mark lets them go', () => {
+    const j = SqliteJournal.open(settings({ maxRows: 2, retainDays: 1 }), quietLog);
+    const now = Date.now();
+    const vs = [1, 2, 3, 4, 5].map((i) => testVerdict(false, { decidedAt: now - (6 - i) * 1000 }));
+    for (const v of vs) j.append(v);
+    j.setMark(vs[0].resultId, { kind: 'false-reject', note: '', ...by });
+    while (j.retainStep(now) > 0);
+    // 2 rows, the most allowed: the marked oldest, and the newest.
+    expect(j.query({}).verdicts.map((v) => v.resultId)).toEqual([vs[4].resultId, vs[0].resultId]);
+    // Two days later every verdict is past retainDays: the marked one stays, alone.
+    while (j.retainStep(now + 2 * 86_400_000) > 0);
+    expect(j.query({}).verdicts.map((v) => v.resultId)).toEqual([vs[0].resultId]);
+    expect(j.marks([vs[0].resultId]).size).toBe(1);
+    j.setMark(vs[0].resultId, { kind: null, note: '', ...by });
+    while (j.retainStep(now + 2 * 86_400_000) > 0);
+    expect(j.query({}).total).toBe(0);
+    // The trail keeps what was marked.
+    expect(j.auditTrail(10).map((e) => e.action)).toEqual(['mark', 'mark']);
+    j.close();
+  });
+
+  it('a journal from before marks, read by a tool, has none (no error)', () => {
+    const s = settings();
+    const j = SqliteJournal.open(s, quietLog);
+    const v = testVerdict(false);
+    j.append(v);
+    j.close();
+    const db = new Database(s.path);
+    db.exec('DROP TABLE marks');
+    db.close();
+    const reader = SqliteJournal.openReadOnly(s);
+    expect(reader.marks([v.resultId]).size).toBe(0);
+    expect(reader.query({ mark: 'any' })).toEqual({ verdicts: [], total: 0 });
+    expect(reader.query({}).total).toBe(1);
+    reader.close();
   });
 });

@@ -63,6 +63,27 @@ describe('NG archive', () => {
     ]);
   });
 
+  it("retention passes over the frames of marked verdicts (the next fit's images); a cleared mark lets them go", async () => {
+    const dir = tempDir('archive');
+    const opts = { dir, image: 'camera' as const, okSampleRate: 0, maxFiles: 2, maxBytes: 1e9 };
+    const names = () => jsonFiles(dir).map((f) => path.basename(f).replace(/^\d+_/, '').replace('.json', ''));
+    const vs = [verdict(false), verdict(false), verdict(false), verdict(false)];
+    for (const v of vs) t.journal.append(v);
+    t.journal.setMark(vs[0].resultId, { kind: 'false-reject', note: '', at: 1, origin: 'test' });
+    const a = archive(opts);
+    await a.start();
+    for (const v of vs) a.publish(v, artifacts);
+    await a.stop();
+    expect(names()).toEqual([vs[0].resultId, vs[3].resultId]);
+    t.journal.setMark(vs[0].resultId, { kind: null, note: '', at: 2, origin: 'test' });
+    const b = archive(opts);
+    await b.start();
+    const last = verdict(false);
+    b.publish(last, artifacts);
+    await b.stop();
+    expect(names()).toEqual([vs[3].resultId, last.resultId]);
+  });
+
   /** A 300x200 Mono8 camera frame inspected by the 16x16 test recipe, archived as `image` says: its files' base. */
   const archiveMono = async (image: 'camera' | 'model', a16 = artifacts): Promise<string> => {
     const dir = tempDir('archive');

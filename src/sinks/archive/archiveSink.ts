@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { Tally } from '../../core/eventWindow.js';
 import { boxesSvg, heatLayer, type Box, type Pixels } from '../../core/heatmap.js';
 import { InspectdError, messageOf } from '../../core/errors.js';
+import type { Journal } from '../../core/history.js';
+import { ARCHIVE_SUFFIX, archiveBase, resultIdOfBase } from '../../core/review.js';
 import type { Infer } from '../../core/settings.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth, VerdictArtifacts } from '../types.js';
@@ -19,7 +21,7 @@ interface Entry {
   bytes: number;
 }
 
-const SUFFIXES = ['.png', '.heatmap.png', '.json'];
+const SUFFIXES = Object.values(ARCHIVE_SUFFIX);
 /** Write failures within this window make the archive report itself degraded. */
 const FAILURE_WINDOW_SEC = 60;
 
@@ -76,8 +78,9 @@ const MAX_PENDING_BYTES = 32 * 2 ** 20;
  * Keeps NG frames (and a sample of OK ones) on disk: `<dir>/<camera>/<date>/<time>_<resultId>` + `.png`
  * (the camera's frame at its own size, or with `image: model` the recipe's input), `.heatmap.png` (map and
  * region boxes over it), `.json` (the verdict). Retention by count and
- * bytes, oldest first. Writes happen off the pipeline; when the disk cannot keep up, frames are skipped and
- * counted rather than piling up in memory.
+ * bytes, oldest first, passing over the frames of verdicts an operator marked (the next fit's images). Writes
+ * happen off the pipeline; when the disk cannot keep up, frames are skipped and counted rather than piling up
+ * in memory.
  */
 export class ArchiveSink implements Sink {
   readonly name = 'archive';
@@ -94,8 +97,10 @@ export class ArchiveSink implements Sink {
   private readonly throttle: Throttle;
   private readonly s: ArchiveSettings;
   private readonly log: Logger;
+  private readonly journal: Journal;
 
   constructor(ctx: SinkContext<ArchiveSettings>) {
+    this.journal = ctx.journal;
     // Relative to where the daemon started, resolved once: a later chdir must not move the archive.
     this.s = { ...ctx.settings, dir: path.resolve(ctx.settings.dir) };
     this.log = ctx.log;
@@ -175,10 +180,7 @@ export class ArchiveSink implements Sink {
 
   /** `pic`: what is kept of the frame, the camera's (when the pipeline gave it) or the model's input. */
   private async write(v: Verdict, a: VerdictArtifacts, pic: Pixels): Promise<void> {
-    const when = new Date(v.decidedAt);
-    const day = when.toISOString().slice(0, 10);
-    const dir = path.join(this.s.dir, v.cameraId, day);
-    const base = path.join(dir, `${when.toISOString().slice(11, 23).replace(/[:.]/g, '')}_${v.resultId}`);
+    const base = archiveBase(this.s.dir, v);
     const { width, height, channels } = pic;
     const { lo, hi } = v.heatScale;
     const map = { data: a.map, width: a.mapWidth, height: a.mapHeight };
@@ -203,8 +205,8 @@ export class ArchiveSink implements Sink {
       // A full disk keeps the newest frames: make room from the oldest, then try once more.
       const need = image.length + heat.length + json.length;
       let freed = 0;
-      while (this.entries.length && (freed < 4 * need || freed < this.bytes * 0.02))
-        freed += await this.dropOldest();
+      for (let n = 1; n > 0 && (freed < 4 * need || freed < this.bytes * 0.02); freed += n)
+        n = await this.dropOldest();
       await writeAll(base, files).catch(async (again: unknown) => {
         await removeFrame(base);
         throw again;
@@ -216,18 +218,31 @@ export class ArchiveSink implements Sink {
     await this.enforce();
   }
 
-  /** Drops the oldest frames until both limits hold. */
+  /** Drops the oldest frames until both limits hold, or only marked ones are left. */
   private async enforce(): Promise<void> {
-    while (this.entries.length && (this.entries.length > this.s.maxFiles || this.bytes > this.s.maxBytes))
-      await this.dropOldest();
+    while (this.entries.length > this.s.maxFiles || this.bytes > this.s.maxBytes)
+      if ((await this.dropOldest()) === 0) return;
   }
 
-  /** Removes the oldest frame; returns the bytes it freed. */
+  /** Removes the oldest frame no operator marked; returns the bytes it freed (0: none to remove). */
   private async dropOldest(): Promise<number> {
-    const old = this.entries.shift()!;
+    const i = this.entries.findIndex((e) => !this.marked(e));
+    if (i < 0) return 0;
+    const [old] = this.entries.splice(i, 1);
     this.bytes -= old.bytes;
     await removeFrame(old.base);
-    return old.bytes;
+    // A frame of no bytes (its files already gone) still counts as removed.
+    return Math.max(old.bytes, 1);
+  }
+
+  /** A journal that cannot answer must not stop retention (a full disk is when it runs): unmarked then. */
+  private marked(e: Entry): boolean {
+    const id = resultIdOfBase(e.base);
+    try {
+      return this.journal.marks([id]).has(id);
+    } catch {
+      return false;
+    }
   }
 
   /** Finds what earlier runs archived, oldest first (names sort by day, then time). */

@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { messageOf } from '../../core/errors.js';
+import { messageOf, NotFoundError } from '../../core/errors.js';
 import type { LineControl } from '../../core/line.js';
+import { MARK_KINDS, MAX_NOTE_CHARS, resultIdProblem, type MarkKind } from '../../core/review.js';
 
 /** The header every operator action must carry: a page of another site cannot send it without our consent. */
 export const ACTION_HEADER = 'x-inspectd-action';
@@ -55,6 +56,12 @@ async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | 
   }
 }
 
+/** An operator action's JSON body, once `refuseAction` lets the request act; or the answer refusing it. */
+async function actionBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
+  const refused = refuseAction(req);
+  return refused ? { answer: refused } : jsonBody(req);
+}
+
 /**
  * POST /api/cameras/ID/recipe {"recipe": NAME}: the same switch MQTT and OPC UA make (loaded and warmed, then
  * swapped between two frames), to a recipe that exists. Logged with where it came from.
@@ -65,9 +72,7 @@ export async function switchRecipe(
   control: LineControl,
   log: Logger,
 ): Promise<ActionAnswer> {
-  const refused = refuseAction(req);
-  if (refused) return refused;
-  const body = await jsonBody(req);
+  const body = await actionBody(req);
   if ('answer' in body) return body.answer;
   const recipe = (body.json as { recipe?: unknown } | null)?.recipe;
   if (typeof recipe !== 'string' || recipe === '')
@@ -111,9 +116,7 @@ export async function setThreshold(
   camera: string,
   control: LineControl,
 ): Promise<ActionAnswer> {
-  const refused = refuseAction(req);
-  if (refused) return refused;
-  const body = await jsonBody(req);
+  const body = await actionBody(req);
   if ('answer' in body) return body.answer;
   const threshold = (body.json as { threshold?: unknown } | null)?.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold))
@@ -125,5 +128,43 @@ export async function setThreshold(
     return { status: 200, body: entry };
   } catch (e) {
     return fail(409, messageOf(e));
+  }
+}
+
+/**
+ * POST /api/results/ID/mark {"mark": "false-reject" | "escape" | null, "note": TEXT}: an operator's finding on a
+ * verdict (null clears it), kept with the verdict in the journal and entered in the audit trail with where it
+ * came from. 404 for a verdict the journal does not have; 409 for a mark that does not fit it.
+ */
+export async function markVerdict(
+  req: http.IncomingMessage,
+  resultId: string,
+  control: LineControl,
+): Promise<ActionAnswer> {
+  const body = await actionBody(req);
+  if ('answer' in body) return body.answer;
+  const problem = resultIdProblem(resultId);
+  if (problem) return fail(400, problem);
+  const { mark, note = '' } = (body.json ?? {}) as { mark?: unknown; note?: unknown };
+  if (mark !== null && !MARK_KINDS.includes(mark as MarkKind))
+    return fail(
+      400,
+      `send {"mark": ${MARK_KINDS.map((k) => `"${k}"`).join(' | ')} | null, "note": "<text>"}; got mark ${JSON.stringify(mark) ?? 'nothing'}`,
+    );
+  if (typeof note !== 'string' || note.length > MAX_NOTE_CHARS)
+    return fail(
+      400,
+      `"note" is text of at most ${MAX_NOTE_CHARS} characters; got ${JSON.stringify(note).slice(0, 40)}`,
+    );
+  try {
+    const entry = control.mark(
+      resultId,
+      mark as MarkKind | null,
+      note,
+      `web UI, ${req.socket.remoteAddress ?? '?'}`,
+    );
+    return { status: 200, body: entry };
+  } catch (e) {
+    return fail(e instanceof NotFoundError ? 404 : 409, messageOf(e));
   }
 }

@@ -10,8 +10,9 @@ import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import type { httpSettings } from './settings.js';
-import { setThreshold, switchRecipe } from './actions.js';
+import { markVerdict, setThreshold, switchRecipe } from './actions.js';
 import { EventHub } from './events.js';
+import { reviewAnswer } from './review.js';
 
 export type HttpSettings = Infer<typeof httpSettings>;
 
@@ -39,6 +40,7 @@ function uiAssets(): Map<string, { type: string; body: Buffer }> {
   return new Map([
     ['/', { type: 'text/html; charset=utf-8', body: here('index.html') }],
     ['/ui/app.js', { type: 'text/javascript; charset=utf-8', body: here('app.js') }],
+    ['/ui/review.js', { type: 'text/javascript; charset=utf-8', body: here('review.js') }],
     ['/ui/style.css', { type: 'text/css; charset=utf-8', body: here('style.css') }],
     ['/ui/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: uplot('uPlot.iife.min.js') }],
     ['/ui/uPlot.min.css', { type: 'text/css; charset=utf-8', body: uplot('uPlot.min.css') }],
@@ -135,9 +137,15 @@ export class HttpSink implements Sink {
           : await setThreshold(req, camera, this.ctx.control);
       return send(a.status, 'application/json', JSON.stringify(a.body));
     }
+    const marking = /^\/api\/results\/([^/]+)\/mark$/.exec(url.pathname);
+    if (marking && req.method === 'POST') {
+      const a = await markVerdict(req, marking[1], this.ctx.control);
+      return send(a.status, 'application/json', JSON.stringify(a.body));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', action ? 'POST' : 'GET, HEAD');
-      return send(405, 'text/plain', `${req.method} not allowed: ${action ? 'POST' : 'GET or HEAD'}\n`);
+      const post = action || marking;
+      res.setHeader('allow', post ? 'POST' : 'GET, HEAD');
+      return send(405, 'text/plain', `${req.method} not allowed: ${post ? 'POST' : 'GET or HEAD'}\n`);
     }
     if (url.pathname === '/api/audit')
       return send(200, 'application/json', JSON.stringify(this.ctx.control.auditTrail(AUDIT_SHOWN)));
@@ -159,6 +167,8 @@ export class HttpSink implements Sink {
     if (url.pathname === '/api/status') return send(200, 'application/json', JSON.stringify(this.status()));
     if (url.pathname === '/api/results') return this.results(url, send);
     if (url.pathname === '/api/yield') return this.yield(url, send);
+    const review = await reviewAnswer(url.pathname, this.ctx.journal, this.ctx.control);
+    if (review) return send(review.status, review.type, review.body);
     if (url.pathname === '/api/events')
       return this.hub.open(req, res, [['status', this.ctx.control.status()]]);
     const asset = this.assets.get(url.pathname);
@@ -184,7 +194,14 @@ export class HttpSink implements Sink {
     if ('problems' in q) return send(400, 'text/plain', `${q.problems.join('\n')}\n`);
     const { verdicts, total } = this.ctx.journal.query(q.filter, q.offset, q.limit);
     if (params.format === 'csv') return send(200, 'text/csv; charset=utf-8', resultsCsv(verdicts));
-    send(200, 'application/json', JSON.stringify({ total, offset: q.offset, limit: q.limit, verdicts }));
+    // Each verdict with its operator's mark, where it has one (the NG review lists them).
+    const marks = this.ctx.journal.marks(verdicts.map((v) => v.resultId));
+    const listed = verdicts.map((v) => (marks.has(v.resultId) ? { ...v, mark: marks.get(v.resultId) } : v));
+    send(
+      200,
+      'application/json',
+      JSON.stringify({ total, offset: q.offset, limit: q.limit, verdicts: listed }),
+    );
   }
 
   /** OK and NG per hour of one camera since `from` (epoch ms; default the last 24 h), from the journal. */

@@ -194,7 +194,9 @@ async function applyThreshold(card, camera) {
 /** The latest threshold changes of the camera's recipe, from the journal's audit trail. */
 async function showAudit(card) {
   if (!$(card.node, '.whatif').open) return;
-  const trail = (await getJson('/api/audit')).filter((e) => e.recipe === card.recipe).slice(0, 5);
+  const trail = (await getJson('/api/audit'))
+    .filter((e) => e.action === 'threshold' && e.recipe === card.recipe)
+    .slice(0, 5);
   $(card.node, '.audit').replaceChildren(
     ...trail.map((e) => {
       const li = document.createElement('li');
