@@ -14,17 +14,17 @@ export const journalSettings = {
     default: 'normal',
   },
   retainDays: {
-    doc: 'Verdicts older than this are deleted (0 = no age limit).',
+    doc: 'Verdicts older than this are deleted (0 = no age limit), but those marked in the web UI review.',
     format: num(0, 36500),
     default: 90,
   },
   maxRows: {
-    doc: 'At most this many verdicts are kept; the oldest go first.',
+    doc: 'At most this many verdicts are kept; the oldest go first, but those marked in the web UI review.',
     format: int(1000, 1_000_000_000),
     default: 5_000_000,
   },
   maxBytes: {
-    doc: 'At most this many bytes of journal file; the oldest verdicts go first.',
+    doc: 'At most this many bytes of journal file; the oldest verdicts go first, but those marked in the web UI review.',
     format: int(1 << 20),
     default: 4 * 1024 ** 3,
   },

@@ -19,12 +19,12 @@ export const archiveSettings = {
     default: 0,
   },
   maxFiles: {
-    doc: 'Keep at most this many archived frames; the oldest go first.',
+    doc: 'Keep at most this many archived frames; the oldest go first, but those of verdicts marked in the web UI review.',
     format: int(0),
     default: 5000,
   },
   maxBytes: {
-    doc: 'Keep at most this many bytes of archive; the oldest go first.',
+    doc: 'Keep at most this many bytes of archive; the oldest go first, but those of verdicts marked in the web UI review.',
     format: int(0),
     default: 2 * 1024 ** 3,
   },
