@@ -3,7 +3,16 @@ import { flagName } from '../../src/core/flags.js';
 import { COMMON_FLAGS, fitMethods } from '../../src/fit/methods.js';
 import { runCli } from '../helpers/cli.js';
 
-const COMMANDS = ['run', 'fit', 'eval', 'sim-dataset', 'check-config', 'config-doc', 'version'];
+const COMMANDS = [
+  'run',
+  'fit',
+  'eval',
+  'sim-dataset',
+  'check-config',
+  'hash-password',
+  'config-doc',
+  'version',
+];
 
 describe('inspectd <command> --help', () => {
   it('each command answers --help, -h and `help <command>` with its own usage on stdout, exit 0', async () => {

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { messageOf } from '../../core/errors.js';
 import type { LineControl } from '../../core/line.js';
+import type { Actor } from './access.js';
 
 /** The header every operator action must carry: a page of another site cannot send it without our consent. */
 export const ACTION_HEADER = 'x-inspectd-action';
@@ -10,25 +11,18 @@ const MAX_BODY_BYTES = 1024;
 export interface ActionAnswer {
   status: number;
   body: unknown;
+  /** Extra response headers (set-cookie, retry-after). */
+  headers?: Record<string, string>;
 }
 
-const fail = (status: number, error: string): ActionAnswer => ({ status, body: { error } });
-
-/** Loopback only: 127.0.0.0/8, ::1, and IPv4 on an IPv6 socket. */
-const isLoopback = (a = ''): boolean => /^(127\.|::1$|::ffff:127\.)/.test(a);
+export const fail = (status: number, error: string): ActionAnswer => ({ status, body: { error } });
 
 /**
- * Who may act. There is no login yet, so operator actions are taken only from the box itself (the browser on
- * the line PC, or a reverse proxy there that authenticates), and only with the action header, which a browser
- * adds to a cross-site request only after a CORS preflight this server never grants: another site open in the
- * operator's browser cannot switch a recipe.
+ * The shape every state-changing request must have (who may send it is access.ts's question): the action
+ * header, which a browser adds to a cross-site request only after a CORS preflight this server never grants,
+ * so another site open in the operator's browser cannot switch a recipe; and a JSON body.
  */
 export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefined {
-  if (!isLoopback(req.socket.remoteAddress))
-    return fail(
-      403,
-      `operator actions are taken from this box only (this request came from ${req.socket.remoteAddress}): use the web UI on the line PC, or switch recipes over MQTT or OPC UA, which have logins`,
-    );
   if (req.headers[ACTION_HEADER] === undefined)
     return fail(403, `an operator action needs the ${ACTION_HEADER} header (the web UI sends it)`);
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
@@ -37,7 +31,9 @@ export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefine
 }
 
 /** The request's body as JSON, at most 1 KiB; or the answer when it is too long or not JSON. */
-async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
+export async function jsonBody(
+  req: http.IncomingMessage,
+): Promise<{ json: unknown } | { answer: ActionAnswer }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -57,13 +53,15 @@ async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | 
 
 /**
  * POST /api/cameras/ID/recipe {"recipe": NAME}: the same switch MQTT and OPC UA make (loaded and warmed, then
- * swapped between two frames), to a recipe that exists. Logged with where it came from.
+ * swapped between two frames), to a recipe that exists, by `actor` (access.ts said who may). Logged with who
+ * and where from.
  */
 export async function switchRecipe(
   req: http.IncomingMessage,
   camera: string,
   control: LineControl,
   log: Logger,
+  actor: Actor,
 ): Promise<ActionAnswer> {
   const refused = refuseAction(req);
   if (refused) return refused;
@@ -83,8 +81,8 @@ export async function switchRecipe(
   try {
     const active = await control.setRecipe(camera, recipe);
     log.info(
-      { camera, recipe: active, from: req.socket.remoteAddress, via: 'web UI' },
-      `web UI: camera ${camera} now inspects with recipe ${active}`,
+      { camera, recipe: active, from: actor.from, user: actor.user, via: 'web UI' },
+      `web UI: camera ${camera} now inspects with recipe ${active} (${actor.origin})`,
     );
     return { status: 200, body: { camera, recipe: active } };
   } catch (e) {
@@ -104,12 +102,13 @@ function unknownCamera(camera: string, control: LineControl): ActionAnswer | und
 /**
  * POST /api/cameras/ID/threshold {"threshold": NUMBER}: the threshold of the recipe the camera inspects with,
  * for every camera on that recipe from the next frame; written into the recipe and entered in the audit trail
- * (GET /api/audit) with where it came from.
+ * (GET /api/audit) with who set it and from where (`actor`, whom access.ts let act).
  */
 export async function setThreshold(
   req: http.IncomingMessage,
   camera: string,
   control: LineControl,
+  actor: Actor,
 ): Promise<ActionAnswer> {
   const refused = refuseAction(req);
   if (refused) return refused;
@@ -121,7 +120,7 @@ export async function setThreshold(
   const unknown = unknownCamera(camera, control);
   if (unknown) return unknown;
   try {
-    const entry = await control.setThreshold(camera, threshold, `web UI, ${req.socket.remoteAddress ?? '?'}`);
+    const entry = await control.setThreshold(camera, threshold, actor.origin);
     return { status: 200, body: entry };
   } catch (e) {
     return fail(409, messageOf(e));
