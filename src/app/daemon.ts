@@ -8,6 +8,7 @@ import { SqliteJournal } from '../journal/journal.js';
 import { sinkKinds, type SinkName } from '../sinks/index.js';
 import type { Sink, SinkKind } from '../sinks/types.js';
 import { HealthMonitor } from './health.js';
+import { checkSinkFiles } from './preflight.js';
 import { Line } from './line.js';
 import { RecipeCache } from './recipes.js';
 import { SdNotifier } from './sdNotify.js';
@@ -82,6 +83,8 @@ export class Daemon {
         subject: 'cameras',
         fix: 'add at least one camera to "cameras" (see config/demo.json)',
       });
+    // Files the sinks need (users files), all checked before minutes go into loading recipes.
+    checkSinkFiles(c);
     this.log.info(
       { version: VERSION, cameras: c.cameras.map((x) => x.id), line: c.line },
       `inspectd ${VERSION} starting: ${c.cameras.length} camera(s) on line ${c.line}`,

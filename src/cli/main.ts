@@ -7,6 +7,7 @@ import { UsageError } from './common.js';
 import { EVAL_USAGE, evalCommand } from './evalCommand.js';
 import { EXPORT_MARKS_USAGE, exportMarksCommand } from './exportMarksCommand.js';
 import { fitCommand, fitUsage } from './fitCommand.js';
+import { HASH_PASSWORD_USAGE, hashPasswordCommand } from './hashPasswordCommand.js';
 import { RESULTS_USAGE, resultsCommand } from './resultsCommand.js';
 import { RUN_USAGE, runCommand } from './runCommand.js';
 import { SIM_DATASET_USAGE, simDatasetCommand } from './simDatasetCommand.js';
@@ -42,6 +43,11 @@ const commands: Record<string, Command> = {
     summary: 'validate a configuration file',
     usage: () => CHECK_CONFIG_USAGE,
     run: checkConfigCommand,
+  },
+  'hash-password': {
+    summary: 'print a users-file line for a login (web UI, OPC UA)',
+    usage: () => HASH_PASSWORD_USAGE,
+    run: hashPasswordCommand,
   },
   'config-doc': {
     summary: 'print the configuration reference (Markdown)',

@@ -1,4 +1,5 @@
 import type { Infer } from '../core/settings.js';
+import { usersFileProblems } from '../core/users.js';
 import { archiveSettings } from './archive/settings.js';
 import { httpSettings } from './http/settings.js';
 import { mqttSettings } from './mqtt/settings.js';
@@ -25,6 +26,7 @@ const archive: SinkKind<typeof archiveSettings> = {
 const opcua: SinkKind<typeof opcuaSettings> = {
   settings: opcuaSettings,
   enabled: (s) => s.enabled,
+  preflight: (s) => (s.usersFile ? usersFileProblems(s.usersFile, 'opcua.usersFile', false) : []),
   owns: /[\\/]((?:src|dist)[\\/]sinks[\\/]opcua|node_modules[\\/]node-opcua[\w-]*)[\\/]/,
   create: async (ctx) => new (await import('./opcua/opcuaSink.js')).OpcuaSink(ctx),
 };
@@ -32,6 +34,8 @@ const opcua: SinkKind<typeof opcuaSettings> = {
 const http: SinkKind<typeof httpSettings> = {
   settings: httpSettings,
   enabled: () => true,
+  // A users file named is one meant to be used: unreadable, malformed or empty, the daemon does not start.
+  preflight: (s) => (s.usersFile ? usersFileProblems(s.usersFile, 'http.usersFile', true) : []),
   owns: /[\\/](?:src|dist)[\\/]sinks[\\/]http[\\/]/,
   create: async (ctx) => new (await import('./http/httpSink.js')).HttpSink(ctx),
 };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Journal } from '../core/history.js';
 import type { LineControl } from '../core/line.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Group, Infer } from '../core/settings.js';
+import type { Group, Infer, SettingProblem } from '../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../core/verdict.js';
 
 export type { VerdictArtifacts };
@@ -55,6 +55,11 @@ export interface SinkKind<G extends Group = Group> {
    * restarts the sink instead of ending the process.
    */
   owns: RegExp;
+  /**
+   * What is wrong with the files the settings name (a users file), found before anything starts: the daemon
+   * and `check-config` list these with every other kind's at once.
+   */
+  preflight?(settings: Infer<G>): SettingProblem[];
   /** Makes the sink (loading its implementation only now: node-opcua takes seconds to import). */
   create(ctx: SinkContext<Infer<G>>): Promise<Sink>;
 }

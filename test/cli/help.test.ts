@@ -10,6 +10,7 @@ const COMMANDS = [
   'export-marks',
   'sim-dataset',
   'check-config',
+  'hash-password',
   'config-doc',
   'version',
 ];

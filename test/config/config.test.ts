@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configReference, loadConfig, readConfig } from '../../src/config/load.js';
+import { hashPassword } from '../../src/core/users.js';
 import { runCli } from '../helpers/cli.js';
+import { demoConfig } from '../helpers/line.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -151,5 +153,29 @@ describe('configuration', () => {
   it('docs/CONFIG.md is the generated reference (regenerate with `inspectd config-doc > docs/CONFIG.md`)', async () => {
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(path.join(ROOT, 'docs', 'CONFIG.md'), 'utf8')).toBe(configReference());
+  });
+});
+
+describe('users files the configuration names (http.usersFile, opcua.usersFile)', () => {
+  it('check-config and run list every problem of every users file at once, before anything starts', async () => {
+    const dir = tempDir('users');
+    const bad = path.join(dir, 'http-users');
+    writeFileSync(bad, `anna:${hashPassword('anna-pass-1')}\nbob:hunter2\nanna:${hashPassword('x')}\n`);
+    const f = demoConfig({
+      http: { host: '0.0.0.0', port: 0, usersFile: bad },
+      opcua: { enabled: true, port: 0, usersFile: path.join(dir, 'missing') },
+    });
+    const checked = await runCli(['check-config', f]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain('has 3 problem(s) with the recipes and files it names');
+    expect(checked.stderr).toMatch(/http\.usersFile: got ".*http-users" \(line 2 \(user "bob"\): not a hash/);
+    expect(checked.stderr).toMatch(/http\.usersFile: got ".*" \(line 3: user "anna" appears twice\)/);
+    expect(checked.stderr).toMatch(/opcua\.usersFile: got ".*missing" \(cannot be read: ENOENT/);
+    expect(checked.stderr).not.toContain('hunter2');
+    const run = await runCli(['run', '--config', f]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the configuration names 3 unusable file(s)');
+    // Nothing started: the check comes before the journal and the recipes.
+    expect(run.stderr).not.toMatch(/starting: 1 camera/);
   });
 });

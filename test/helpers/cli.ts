@@ -10,23 +10,25 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would; logs are JSON on stderr (not a TTY here). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return runProcess(process.execPath, [CLI, ...args], { env });
+/** Runs the built CLI as a user would; logs are JSON on stderr (not a TTY here); `input` on its stdin. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], { env, input });
 }
 
 /** Runs a program to completion, collecting its output. */
 export function runProcess(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Without input, stdin is closed at once: the program reads end-of-file, as from /dev/null.
+    child.stdin.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { messageOf, NotFoundError } from '../../core/errors.js';
 import type { LineControl } from '../../core/line.js';
 import { MARK_KINDS, MAX_NOTE_CHARS, resultIdProblem, type MarkKind } from '../../core/review.js';
+import type { Actor } from './access.js';
 
 /** The header every operator action must carry: a page of another site cannot send it without our consent. */
 export const ACTION_HEADER = 'x-inspectd-action';
@@ -11,25 +12,18 @@ const MAX_BODY_BYTES = 1024;
 export interface ActionAnswer {
   status: number;
   body: unknown;
+  /** Extra response headers (set-cookie, retry-after). */
+  headers?: Record<string, string>;
 }
 
-const fail = (status: number, error: string): ActionAnswer => ({ status, body: { error } });
-
-/** Loopback only: 127.0.0.0/8, ::1, and IPv4 on an IPv6 socket. */
-const isLoopback = (a = ''): boolean => /^(127\.|::1$|::ffff:127\.)/.test(a);
+export const fail = (status: number, error: string): ActionAnswer => ({ status, body: { error } });
 
 /**
- * Who may act. There is no login yet, so operator actions are taken only from the box itself (the browser on
- * the line PC, or a reverse proxy there that authenticates), and only with the action header, which a browser
- * adds to a cross-site request only after a CORS preflight this server never grants: another site open in the
- * operator's browser cannot switch a recipe.
+ * The shape every state-changing request must have (who may send it is access.ts's question): the action
+ * header, which a browser adds to a cross-site request only after a CORS preflight this server never grants,
+ * so another site open in the operator's browser cannot switch a recipe; and a JSON body.
  */
 export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefined {
-  if (!isLoopback(req.socket.remoteAddress))
-    return fail(
-      403,
-      `operator actions are taken from this box only (this request came from ${req.socket.remoteAddress}): use the web UI on the line PC, or switch recipes over MQTT or OPC UA, which have logins`,
-    );
   if (req.headers[ACTION_HEADER] === undefined)
     return fail(403, `an operator action needs the ${ACTION_HEADER} header (the web UI sends it)`);
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
@@ -38,7 +32,9 @@ export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefine
 }
 
 /** The request's body as JSON, at most 1 KiB; or the answer when it is too long or not JSON. */
-async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
+export async function jsonBody(
+  req: http.IncomingMessage,
+): Promise<{ json: unknown } | { answer: ActionAnswer }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -64,13 +60,15 @@ async function actionBody(req: http.IncomingMessage): Promise<{ json: unknown } 
 
 /**
  * POST /api/cameras/ID/recipe {"recipe": NAME}: the same switch MQTT and OPC UA make (loaded and warmed, then
- * swapped between two frames), to a recipe that exists. Logged with where it came from.
+ * swapped between two frames), to a recipe that exists, by `actor` (access.ts said who may). Logged with who
+ * and where from.
  */
 export async function switchRecipe(
   req: http.IncomingMessage,
   camera: string,
   control: LineControl,
   log: Logger,
+  actor: Actor,
 ): Promise<ActionAnswer> {
   const body = await actionBody(req);
   if ('answer' in body) return body.answer;
@@ -88,8 +86,8 @@ export async function switchRecipe(
   try {
     const active = await control.setRecipe(camera, recipe);
     log.info(
-      { camera, recipe: active, from: req.socket.remoteAddress, via: 'web UI' },
-      `web UI: camera ${camera} now inspects with recipe ${active}`,
+      { camera, recipe: active, from: actor.from, user: actor.user, via: 'web UI' },
+      `web UI: camera ${camera} now inspects with recipe ${active} (${actor.origin})`,
     );
     return { status: 200, body: { camera, recipe: active } };
   } catch (e) {
@@ -109,12 +107,13 @@ function unknownCamera(camera: string, control: LineControl): ActionAnswer | und
 /**
  * POST /api/cameras/ID/threshold {"threshold": NUMBER}: the threshold of the recipe the camera inspects with,
  * for every camera on that recipe from the next frame; written into the recipe and entered in the audit trail
- * (GET /api/audit) with where it came from.
+ * (GET /api/audit) with who set it and from where (`actor`, whom access.ts let act).
  */
 export async function setThreshold(
   req: http.IncomingMessage,
   camera: string,
   control: LineControl,
+  actor: Actor,
 ): Promise<ActionAnswer> {
   const body = await actionBody(req);
   if ('answer' in body) return body.answer;
@@ -124,7 +123,7 @@ export async function setThreshold(
   const unknown = unknownCamera(camera, control);
   if (unknown) return unknown;
   try {
-    const entry = await control.setThreshold(camera, threshold, `web UI, ${req.socket.remoteAddress ?? '?'}`);
+    const entry = await control.setThreshold(camera, threshold, actor.origin);
     return { status: 200, body: entry };
   } catch (e) {
     return fail(409, messageOf(e));
@@ -140,6 +139,7 @@ export async function markVerdict(
   req: http.IncomingMessage,
   resultId: string,
   control: LineControl,
+  actor: Actor,
 ): Promise<ActionAnswer> {
   const body = await actionBody(req);
   if ('answer' in body) return body.answer;
@@ -157,12 +157,7 @@ export async function markVerdict(
       `"note" is text of at most ${MAX_NOTE_CHARS} characters; got ${JSON.stringify(note).slice(0, 40)}`,
     );
   try {
-    const entry = control.mark(
-      resultId,
-      mark as MarkKind | null,
-      note,
-      `web UI, ${req.socket.remoteAddress ?? '?'}`,
-    );
+    const entry = control.mark(resultId, mark as MarkKind | null, note, actor.origin);
     return { status: 200, body: entry };
   } catch (e) {
     return fail(e instanceof NotFoundError ? 404 : 409, messageOf(e));

@@ -10,7 +10,9 @@ import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
 import type { httpSettings } from './settings.js';
-import { markVerdict, setThreshold, switchRecipe } from './actions.js';
+import { loadUsers } from '../../core/users.js';
+import { Access, isLoopback } from './access.js';
+import { markVerdict, setThreshold, switchRecipe, type ActionAnswer } from './actions.js';
 import { EventHub } from './events.js';
 import { reviewAnswer } from './review.js';
 
@@ -41,6 +43,7 @@ function uiAssets(): Map<string, { type: string; body: Buffer }> {
     ['/', { type: 'text/html; charset=utf-8', body: here('index.html') }],
     ['/ui/app.js', { type: 'text/javascript; charset=utf-8', body: here('app.js') }],
     ['/ui/review.js', { type: 'text/javascript; charset=utf-8', body: here('review.js') }],
+    ['/ui/access.js', { type: 'text/javascript; charset=utf-8', body: here('access.js') }],
     ['/ui/style.css', { type: 'text/css; charset=utf-8', body: here('style.css') }],
     ['/ui/uPlot.iife.min.js', { type: 'text/javascript; charset=utf-8', body: uplot('uPlot.iife.min.js') }],
     ['/ui/uPlot.min.css', { type: 'text/css; charset=utf-8', body: uplot('uPlot.min.css') }],
@@ -50,7 +53,8 @@ function uiAssets(): Map<string, { type: string; body: Buffer }> {
 /**
  * The local HTTP surface as a sink: /healthz, /readyz, /metrics, /api/status, /api/results, /api/yield, the
  * live web UI (/, fed by Server-Sent Events on /api/events), and each camera's latest frame and latest NG with
- * their heatmaps (the only pictures it keeps: two per camera).
+ * their heatmaps (the only pictures it keeps: two per camera). Reading is open; operator actions and logins
+ * are access.ts's.
  */
 export class HttpSink implements Sink {
   readonly name = 'http';
@@ -61,12 +65,26 @@ export class HttpSink implements Sink {
   private errors = 0;
   private readonly s: HttpSettings;
   private readonly hub: EventHub;
+  private readonly access: Access;
   private readonly assets = uiAssets();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: SinkContext<HttpSettings>) {
     this.s = ctx.settings;
     this.hub = new EventHub(this.s.maxLiveViews);
+    // Read once: a user added to the file takes effect at the next start (which also ends every login).
+    const users = this.s.usersFile
+      ? loadUsers(this.s.usersFile, 'http.usersFile')
+      : new Map<string, string>();
+    this.access = new Access(
+      {
+        users,
+        logins: users.size > 0,
+        localActionsWithoutLogin: this.s.localActionsWithoutLogin,
+        idleMs: this.s.sessionIdleSec * 1000,
+      },
+      ctx.log,
+    );
   }
 
   get url(): string {
@@ -97,7 +115,7 @@ export class HttpSink implements Sink {
     this.timer.unref();
     this.ctx.log.info(
       { url: this.url },
-      `web UI on ${this.url}/ (health /healthz, readiness /readyz, metrics /metrics)`,
+      `web UI on ${this.url}/ (health /healthz, readiness /readyz, metrics /metrics); ${this.accessSummary()}`,
     );
   }
 
@@ -113,40 +131,68 @@ export class HttpSink implements Sink {
     this.hub.send('verdict', verdict);
   }
 
+  /** Who may act, in one sentence for the start-up log. */
+  private accessSummary(): string {
+    const s = this.s;
+    const remote = !isLoopback(s.host) && s.host !== 'localhost';
+    if (s.usersFile)
+      return `operator actions from this box ${s.localActionsWithoutLogin ? 'without' : 'with'} a login, from other hosts with a login (users of ${s.usersFile})`;
+    if (!s.localActionsWithoutLogin)
+      return 'no operator actions in the web UI (http.localActionsWithoutLogin is false and http.usersFile is empty)';
+    return `operator actions only from this box (no logins: http.usersFile is empty)${remote ? '; other hosts may only read' : ''}`;
+  }
+
   health(): SinkHealth {
     return this.server?.listening ? { ready: true } : { ready: false, reason: 'http not listening' };
   }
 
   stats(): Record<string, number> {
-    return { published: this.published, requests: this.requests, errors: this.errors, ...this.hub.stats() };
+    return {
+      published: this.published,
+      requests: this.requests,
+      errors: this.errors,
+      ...this.hub.stats(),
+      ...this.access.stats(),
+    };
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const send = (code: number, type: string, body: string | Buffer): void => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+    const send = (code: number, type: string, body: string | Buffer, headers = {}): void => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
       res.end(body);
     };
-    // The operator actions; everything else is read-only (Node leaves the body out of HEAD answers itself).
-    const action = /^\/api\/cameras\/([^/]+)\/(recipe|threshold)$/.exec(url.pathname);
-    if (action && req.method === 'POST') {
-      const camera = decodeURIComponent(action[1]);
-      const a =
-        action[2] === 'recipe'
-          ? await switchRecipe(req, camera, this.ctx.control, this.ctx.log)
-          : await setThreshold(req, camera, this.ctx.control);
-      return send(a.status, 'application/json', JSON.stringify(a.body));
+    try {
+      decodeURIComponent(url.pathname);
+    } catch {
+      // A stray '%' would otherwise throw in a route below and answer 500.
+      return send(400, 'text/plain', `malformed %-escape in the path ${url.pathname}: escape '%' as %25\n`);
     }
+    const answer = (a: ActionAnswer): void =>
+      send(a.status, 'application/json', JSON.stringify(a.body), a.headers);
+    // The operator actions and the logins; everything else is read-only (Node leaves the body out of HEAD
+    // answers itself).
+    const action = /^\/api\/cameras\/([^/]+)\/(recipe|threshold)$/.exec(url.pathname);
     const marking = /^\/api\/results\/([^/]+)\/mark$/.exec(url.pathname);
-    if (marking && req.method === 'POST') {
-      const a = await markVerdict(req, marking[1], this.ctx.control);
-      return send(a.status, 'application/json', JSON.stringify(a.body));
+    const posts = action || marking || url.pathname === '/api/login' || url.pathname === '/api/logout';
+    if (posts && req.method === 'POST') {
+      if (url.pathname === '/api/login') return answer(await this.access.login(req));
+      if (url.pathname === '/api/logout') return answer(this.access.logout(req));
+      const actor = this.access.permit(req);
+      if ('status' in actor) return answer(actor);
+      if (marking) return answer(await markVerdict(req, marking[1], this.ctx.control, actor));
+      const camera = decodeURIComponent(action![1]);
+      return answer(
+        action![2] === 'recipe'
+          ? await switchRecipe(req, camera, this.ctx.control, this.ctx.log, actor)
+          : await setThreshold(req, camera, this.ctx.control, actor),
+      );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const post = action || marking;
-      res.setHeader('allow', post ? 'POST' : 'GET, HEAD');
-      return send(405, 'text/plain', `${req.method} not allowed: ${post ? 'POST' : 'GET or HEAD'}\n`);
+      res.setHeader('allow', posts ? 'POST' : 'GET, HEAD');
+      return send(405, 'text/plain', `${req.method} not allowed: ${posts ? 'POST' : 'GET or HEAD'}\n`);
     }
+    if (url.pathname === '/api/session') return answer(this.access.session(req));
     if (url.pathname === '/api/audit')
       return send(200, 'application/json', JSON.stringify(this.ctx.control.auditTrail(AUDIT_SHOWN)));
     if (url.pathname === '/api/recipes')

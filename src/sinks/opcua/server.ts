@@ -15,19 +15,29 @@ import { VERSION } from '../../core/version.js';
 import type { OpcuaSettings, SecurityModeName, SecurityPolicyName } from './settings.js';
 import { patchServerTransport } from './transportPatch.js';
 import { keepTrusted } from './trustStore.js';
-import { loadUsers, verifyPassword } from './users.js';
+import { loadUsers, verifyUser } from '../../core/users.js';
 
 export const securityMode = (m: SecurityModeName): MessageSecurityMode => MessageSecurityMode[m];
 export const securityPolicy = (p: SecurityPolicyName): SecurityPolicy => SecurityPolicy[p];
 
-/** The user check node-opcua calls at ActivateSession; every refusal is logged with the user name. */
+/**
+ * The user check node-opcua calls at ActivateSession (off the event loop: scrypt runs on the thread pool);
+ * every refusal is logged with the user name.
+ */
 function userManager(users: Map<string, string>, log: Logger): UserManagerOptions {
   return {
-    isValidUser(username: string, password: string): boolean {
-      const hash = users.get(username);
-      const ok = hash !== undefined && verifyPassword(password, hash);
-      if (!ok) log.warn({ user: username }, `OPC UA: login refused for user "${username}"`);
-      return ok;
+    isValidUserAsync(
+      username: string,
+      password: string,
+      done: (err: Error | null, ok?: boolean) => void,
+    ): void {
+      verifyUser(users, username, password).then(
+        (ok) => {
+          if (!ok) log.warn({ user: username }, `OPC UA: login refused for user "${username}"`);
+          done(null, ok);
+        },
+        (e: unknown) => done(e as Error),
+      );
     },
   };
 }
@@ -39,7 +49,7 @@ function userManager(users: Map<string, string>, log: Logger): UserManagerOption
 export async function createServer(s: OpcuaSettings, line: string, log: Logger): Promise<OPCUAServer> {
   // No client write may end the process (transportPatch.ts says how one could).
   patchServerTransport();
-  const users = s.usersFile ? loadUsers(s.usersFile) : new Map<string, string>();
+  const users = s.usersFile ? loadUsers(s.usersFile, 'opcua.usersFile') : new Map<string, string>();
   if (!s.allowAnonymous && users.size === 0)
     throw new InspectdError(
       'OPC UA server: nobody could log in (allowAnonymous is off and there are no users)',

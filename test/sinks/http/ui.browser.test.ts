@@ -1,51 +1,27 @@
 /// <reference lib="dom" />
 // The functions given to page.waitForFunction run in the browser, hence the DOM types.
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../helpers/fixtures.js';
-import { demoConfig } from '../../helpers/line.js';
-import { ROOT } from '../../helpers/paths.js';
-import { freePort, startDaemon, waitFor } from '../../helpers/peers.js';
+import { openUi, startUiDaemon } from '../../helpers/browser.js';
+import { waitFor } from '../../helpers/peers.js';
 
-/** Debian's chromium (apt-get install chromium; scripts/install-deps.sh does), driven over CDP by playwright-core. */
-const CHROMIUM = process.env.INSPECTD_CHROMIUM ?? '/usr/bin/chromium';
 const MAX_LIVE_VIEWS = 3;
 
 describe('web UI in a real browser (Debian chromium)', () => {
-  let http: number;
-  let daemon: ReturnType<typeof startDaemon>;
+  let ui: Awaited<ReturnType<typeof startUiDaemon>>;
   let browser: Browser;
   let recipes: string;
-  const url = (p: string) => `http://127.0.0.1:${http}${p}`;
+  let url: (p: string) => string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(
-        `${CHROMIUM} is missing: apt-get install chromium (scripts/install-deps.sh installs it)`,
-      );
-    http = await freePort();
     // Two recipes to switch between: the demo, and a copy of it under another name.
-    recipes = tempDir('ui-recipes');
-    for (const name of ['demo', 'demo-b'])
-      cpSync(path.join(ROOT, 'models', 'demo'), path.join(recipes, name), { recursive: true });
-    daemon = startDaemon(
-      demoConfig({
-        recipesDir: recipes,
-        http: { host: '127.0.0.1', port: http, maxLiveViews: MAX_LIVE_VIEWS },
-        mqtt: { url: '', embedded: { host: '127.0.0.1', port: await freePort() } },
-      }),
-    );
-    await waitFor(async () => (await fetch(url('/readyz')).catch(() => undefined))?.ok, 'the daemon ready');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    ui = await startUiDaemon(['demo', 'demo-b'], { maxLiveViews: MAX_LIVE_VIEWS });
+    ({ browser, recipes, url } = ui);
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    daemon?.proc.kill('SIGTERM');
-    await daemon?.exited;
-  });
+  afterAll(() => ui?.stop());
 
   it('loads with no console error, then shows live verdicts, pictures and charts without reloading', async () => {
     const page = await browser.newPage();
@@ -206,16 +182,8 @@ describe('web UI in a real browser (Debian chromium)', () => {
     const put = await fetch(url('/api/cameras/cam1/recipe'), { method: 'PUT', body: '{}' });
     expect([put.status, put.headers.get('allow')]).toEqual([405, 'POST']);
 
-    const page = await browser.newPage();
-    const asked: string[] = [];
-    page.on('dialog', (d) => {
-      asked.push(d.message());
-      void d.accept();
-    });
+    const { page, asked, card } = await openUi(browser, url('/'));
     try {
-      await page.goto(url('/'));
-      const card = 'section.camera[data-camera="cam1"]';
-      await page.waitForSelector(`${card}[data-result]`);
       expect(await page.inputValue(`${card} .recipe-choice`)).toBe('demo');
       await page.selectOption(`${card} .recipe-choice`, 'demo-b');
       await page.click(`${card} .switch button`);

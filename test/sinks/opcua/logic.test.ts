@@ -3,7 +3,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { TriggerHandshake, type HandshakeOutputs } from '../../../src/sinks/opcua/handshake.js';
-import { hashPassword, parseUsers, verifyPassword } from '../../../src/sinks/opcua/users.js';
 import {
   canTrigger,
   modeOf,
@@ -149,26 +148,6 @@ describe('trigger handshake', () => {
     b.h.onTrigger(true, 'P-4');
     expect(b.requests).toHaveLength(0);
     expect(b.out).toMatchObject({ busy: false, lastError: 'Trigger refused: camera cam1 is Halted' });
-  });
-});
-
-describe('OPC UA users', () => {
-  it('verifies scrypt hashes (salted: two hashes of one password differ), refuses wrong passwords', () => {
-    const h = hashPassword('s3cret!');
-    expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
-    expect(hashPassword('s3cret!')).not.toBe(h);
-    expect(verifyPassword('s3cret!', h)).toBe(true);
-    expect(verifyPassword('s3cret', h)).toBe(false);
-    expect(verifyPassword('s3cret!', 'plain-text')).toBe(false);
-  });
-
-  it('parses a users file, reporting every bad line with its number', () => {
-    const h = hashPassword('x');
-    const users = parseUsers(`# operators\nplc:${h}\n\nscada:${h}\n`, 'users');
-    expect([...users.keys()]).toEqual(['plc', 'scada']);
-    expect(() => parseUsers(`plc:${h}\nplc:${h}\nbob:hunter2\n`, 'users')).toThrow(
-      /line 2: user "plc" appears twice; line 3: expected name:scrypt\$/,
-    );
   });
 });
 

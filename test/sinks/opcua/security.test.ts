@@ -9,7 +9,7 @@ import {
 } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../../src/app/daemon.js';
-import { hashPassword } from '../../../src/sinks/opcua/users.js';
+import { hashPassword } from '../../../src/core/users.js';
 import { tempDir } from '../../helpers/fixtures.js';
 import { waitFor } from '../../helpers/peers.js';
 import { connect, readValue, startDaemon } from './helpers.js';

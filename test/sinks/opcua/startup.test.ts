@@ -35,11 +35,13 @@ describe('OPC UA server start-up errors name the setting and the fix', () => {
 
   it('an unreadable or malformed users file', async () => {
     const missing = sinkWith({ usersFile: '/nonexistent/users' });
-    await expect(missing.start()).rejects.toThrow(/users file \/nonexistent\/users cannot be read/);
+    await expect(missing.start()).rejects.toThrow(
+      /users file \/nonexistent\/users \(opcua\.usersFile\) cannot be read/,
+    );
     const file = path.join(tempDir('users'), 'users');
     writeFileSync(file, 'plc:hunter2\n');
     const bad = sinkWith({ usersFile: file });
-    await expect(bad.start()).rejects.toThrow(/line 1: expected name:scrypt\$/);
+    await expect(bad.start()).rejects.toThrow(/line 1 \(user "plc"\): not a hash of the form scrypt\$/);
   });
 
   it('client mode: no endpoint, an unknown camera, a secure mode without a policy', async () => {

@@ -89,6 +89,7 @@ function makeCard(cam) {
     applyThreshold(card, cam.id).catch((err) => text($(node, '.apply-result'), err.message));
   });
   cards.set(cam.id, card);
+  access.follow(node);
   return card;
 }
 
@@ -101,8 +102,8 @@ function showRecipes(recipes, status) {
 }
 
 /**
- * The same switch MQTT and OPC UA make, after the operator confirms it. The daemon takes it only from this
- * box and only with the action header (see docs/web-ui.md).
+ * The same switch MQTT and OPC UA make, after the operator confirms it. The daemon takes it from this box or
+ * a logged-in browser, and only with the action header (see docs/web-ui.md, "Access").
  */
 async function switchRecipe(card, camera) {
   const n = card.node;
@@ -123,6 +124,7 @@ async function switchRecipe(card, camera) {
   });
   const answer = await r.json();
   text($(n, '.switch-result'), r.ok ? `now on ${answer.recipe}` : `refused: ${answer.error}`);
+  if (r.status === 401) access.refresh();
 }
 
 /**
@@ -188,6 +190,7 @@ async function applyThreshold(card, camera) {
     $(n, '.apply-result'),
     r.ok ? `recipe ${answer.recipe}: threshold now ${answer.after}` : `refused: ${answer.error}`,
   );
+  if (r.status === 401) access.refresh();
   await showAudit(card);
 }
 

@@ -216,6 +216,8 @@
   byId('review-newer').addEventListener('click', page(-PAGE));
   byId('review-older').addEventListener('click', page(PAGE));
   document.querySelector('#review-detail .mark-form').addEventListener('submit', saveMark);
+  // Marking is an operator action: the button follows who may act (access.js).
+  access.follow(byId('review-detail'));
   window.addEventListener('hashchange', route);
   route();
 })();
