@@ -46,6 +46,12 @@ const jigsawTraining = {
   as: '--backbone',
 };
 
+/** S004 on features: psi reconstructs the frozen ImageNet s8 and s16 levels (train_hybrid.py --target features). */
+const hybridTraining = {
+  script: 'train_hybrid.py',
+  args: ['--backbone-weights', weights, '--size', '224', '--iterations', '2000', '--holdout', HOLDOUT],
+};
+
 /**
  * The candidates, one row each: what fit is given besides --backbone or --model, --images, --out, --holdout;
  * `train`: the training script run first (its model becomes --model); `refit`: whether the final fit learns
@@ -66,6 +72,7 @@ const CANDIDATES = {
   'fusion feature': { train: fusionTraining, fit: ['--method', 'fusion', '--map', 'feature'], refit: false },
   'jigsaw gaussian': { train: jigsawTraining, ...feature('gaussian', 'mfcsam_152ch') },
   'jigsaw nearest-patch': { train: jigsawTraining, ...feature('nearest-patch', 'mfcsam_152ch') },
+  'hybrid features': { train: hybridTraining, fit: ['--method', 'hybrid'], refit: false },
 };
 
 const { values: args } = parseArgs({
@@ -177,7 +184,8 @@ function fitAndMeasure(category, name, dir, fitArgs, evalArgs) {
   run('eval', ['--recipe', dir, ...evalArgs, '--json', json]);
   const r = JSON.parse(readFileSync(json, 'utf8'));
   const { tp, fn, fp, tn } = r.confusion;
-  // The kinds no candidate trains on (train_fusion.py: texture, cutpaste, confetti; train_jigsaw.py: texture).
+  // The kinds no candidate trains on (train_fusion.py: texture, cutpaste, confetti; train_jigsaw.py: texture;
+  // train_hybrid.py: none, it sees good images only).
   const unseen = ['synthetic_scratch', 'synthetic_dent'].map((t) => r.per_type[t]?.image_auroc);
   return {
     unseen: unseen.every((v) => v !== undefined) ? ((unseen[0] + unseen[1]) / 2) * 100 : undefined,

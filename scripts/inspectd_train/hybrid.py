@@ -96,3 +96,92 @@ class HybridExport(nn.Module):
     def forward(self, x):
         z, recon, levels = self.net(x)
         return (z, recon, *levels)
+
+
+# ---- S004 on features: phi's frozen ImageNet levels are what psi reconstructs --------------------------------
+# Pixels of a textured part are hard to reconstruct and easy to reconstruct wrongly (the pixel recipe ranks
+# magnetic_tile's defects near chance); the backbone's levels are the description of a part every feature recipe
+# scores, so the feature target reconstructs those instead.
+FEATURE_TAPS = (6, 13)  # strides 8 and 16
+FEATURE_CHANNELS = TAP_CHANNELS[1] + TAP_CHANNELS[2]
+
+
+class FeatureLevels(nn.Module):
+    """Frozen MobileNetV2 to stride 16 -> F [N, 128, S/8, S/8]: the s8 and s16 levels, each averaged over its 3x3
+    neighbourhood (as fit's feature recipes take them), s16 upsampled to the s8 grid, standardized per channel by
+    the training images' statistics (buffers, so the exported model carries them)."""
+
+    def __init__(self):
+        super().__init__()
+        import torchvision
+
+        self.features = torchvision.models.mobilenet_v2(weights=None).features[: FEATURE_TAPS[-1] + 1]
+        for p in self.features.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("mean", torch.zeros(1, FEATURE_CHANNELS, 1, 1))
+        self.register_buffer("std", torch.ones(1, FEATURE_CHANNELS, 1, 1))
+
+    def raw(self, x):
+        levels = []
+        for i, block in enumerate(self.features):
+            x = block(x)
+            if i in FEATURE_TAPS:
+                levels.append(nn.functional.avg_pool2d(x, 3, 1, 1))
+        s8, s16 = levels
+        s16 = nn.functional.interpolate(s16, size=s8.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([s8, s16], 1)
+
+    def forward(self, x):
+        return (self.raw(x) - self.mean) / self.std
+
+    @torch.no_grad()
+    def fit_statistics(self, images, batch=32):
+        """Per-channel mean and std of F over `images`; returns F of every image (standardized), the training
+        data of the autoencoder (the frozen backbone runs once per image, not once per iteration)."""
+        self.eval()
+        raw = torch.cat([self.raw(images[i : i + batch]) for i in range(0, images.shape[0], batch)])
+        self.mean.copy_(raw.mean((0, 2, 3), keepdim=True))
+        self.std.copy_(raw.std((0, 2, 3), keepdim=True).clamp_min(1e-6))
+        return (raw - self.mean) / self.std
+
+
+def load_imagenet_levels(levels, path):
+    """The ImageNet weights into FeatureLevels (the same checks as load_imagenet)."""
+    holder = Phi(1)
+    load_imagenet(holder, path)
+    levels.features.load_state_dict(holder.features.state_dict())
+
+
+class FeatureHybridNet(nn.Module):
+    """phi's trainable part: F -> Z [N, latent, S/8, S/8] by 1x1 convs (each position's description compressed
+    on its own); psi: Z -> F^ likewise. A bottleneck per position reconstructs the normal parts' features and
+    fails on features it never saw."""
+
+    def __init__(self, latent, hidden, latent_hw):
+        super().__init__()
+        self.levels = FeatureLevels()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(FEATURE_CHANNELS, hidden, 1), nn.LeakyReLU(0.2), nn.Conv2d(hidden, latent, 1)
+        )
+        self.psi = nn.Sequential(
+            nn.Conv2d(latent, hidden, 1), nn.LeakyReLU(0.2), nn.Conv2d(hidden, FEATURE_CHANNELS, 1)
+        )
+        self.register_buffer("center", torch.zeros(1, latent, latent_hw, latent_hw))
+        self.register_buffer("center_ready", torch.zeros((), dtype=torch.bool))
+
+    def reconstruct(self, f):
+        z = self.encoder(f)
+        return z, self.psi(z)
+
+
+class FeatureHybridExport(nn.Module):
+    """The exported graph: input -> (z, recon = F^, target = F)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        f = self.net.levels(x)
+        z, recon = self.net.reconstruct(f)
+        return z, recon, f

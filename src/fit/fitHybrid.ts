@@ -8,12 +8,16 @@ import { finishRecipe, FitTimings, tooFewImages } from './fitCommon.js';
 
 const Z = 'z';
 const RECON = 'recon';
+/** A feature-target model's F, which `recon` reconstructs (train_hybrid.py --target features). */
+const TARGET = 'target';
 
 /**
  * fit --method hybrid (S004): the model's latent Z and reconstruction X^ over the good images give the
  * center C = mean Z, L1 = ||Z - C||_2 per image and L2 = the reconstruction error (max of the blurred
  * per-pixel squared error); lambda_k = 1 / mean L_k. The recipe's map is lambda2 * per-pixel error +
- * lambda1 * L1 (a per-image constant: global anomalies raise the whole map), its score the map's max.
+ * lambda1 * L1 (a per-image constant: global anomalies raise the whole map), its score the map's max. A
+ * feature-target model reconstructs the backbone's levels F, not the image: its error map is per position of
+ * F's grid, mean over F's channels.
  */
 export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<Manifest> {
   const timings = new FitTimings();
@@ -23,11 +27,15 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
   const zDims = [zLevel.channels, zLevel.height, zLevel.width];
   const zSize = zDims[0] * zDims[1] * zDims[2];
   const input = bb.inputName;
+  const features = bb.metadata['inspectd.target'] === 'features';
+  const reconChannels = bb.levels.find((l) => l.name === RECON)!.channels;
+  const reconstructionError = (g: GraphBuilder) =>
+    squaredErrorMap(g, features ? TARGET : input, RECON, reconChannels);
 
   // 1. One pass: every image's (with --tile: every tile's) Z and its reconstruction error L2.
   const t = performance.now();
   const zs: Float32Array[] = [];
-  const pass = await termPass(start, base, log, (b) => squaredErrorMap(b, input, RECON, 3), {
+  const pass = await termPass(start, base, log, reconstructionError, {
     outputs: [{ name: Z, dims: ['N', ...zDims] }],
     onExtra: (v, n) => {
       for (let i = 0; i < n; i++) zs.push(v[Z].slice(i * zSize, (i + 1) * zSize));
@@ -54,7 +62,7 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
   // 3. The recipe model, the threshold, the manifest.
   const b = new GraphBuilder(bb.opset);
   const map = weightedSum(b, [
-    { map: squaredErrorMap(b, input, RECON, 3), weight: lambda2 },
+    { map: reconstructionError(b), weight: lambda2 },
     { map: centerDistance(b, Z, center, zDims), weight: lambda1 },
   ]);
   mapToOutputs(b, map, input, o.blurSigma);
@@ -70,7 +78,10 @@ export async function fitHybrid(o: AutoencoderFitOptions, log: Logger): Promise<
         meanL2: 1 / lambda2,
         latent: zDims,
         centerNorm: Math.hypot(...center),
-        reconstructionError: 'mean over channels of the squared error (normalized input units)',
+        target: features ? 'features' : 'pixels',
+        reconstructionError: features
+          ? `mean over the ${reconChannels} channels of F (s8 and s16 levels, standardized) of the squared error, per s8 position`
+          : 'mean over channels of the squared error (normalized input units)',
         blurSigma: o.blurSigma,
         training: trainingSettings(bb.metadata),
       },

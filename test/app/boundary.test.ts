@@ -171,7 +171,7 @@ describe('check-config opens every recipe the cameras name', () => {
     write(recipes);
     const r = await runCli(['check-config', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/has 3 problem\(s\) with its recipes/);
+    expect(r.stderr).toMatch(/has 3 problem\(s\) with the recipes and files it names/);
     expect(r.stderr).toMatch(
       /cameras\[1\]\.recipe: got "missing"; allowed: .*in .*: badmanifest, good, truncated\); fix: there is no /,
     );

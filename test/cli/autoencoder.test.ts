@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runProcess, trainedFitArgs } from '../helpers/cli.js';
 import { goodImagesFolder, smallDataset, tempDir } from '../helpers/fixtures.js';
-import { PYTHON, ROOT, SHARED_BACKBONE } from '../helpers/paths.js';
+import { PYTHON, ROOT, SHARED_BACKBONE, SHARED_MODELS } from '../helpers/paths.js';
 
 const SLOW = 180_000;
 
@@ -23,10 +23,11 @@ interface Report {
   images: { score: number; verdict: string; label: number }[];
 }
 
-async function trainTiny(script: string, images: string, out: string): Promise<void> {
+async function trainTiny(script: string, images: string, out: string, extra: string[] = []): Promise<void> {
   const r = await runProcess(PYTHON, [
     path.join(ROOT, 'scripts', script),
     ...['--images', images, '--out', out, '--size', '64', '--iterations', '3', '--batch-size', '4'],
+    ...extra,
   ]);
   expect(r.code, r.stderr).toBe(0);
 }
@@ -42,9 +43,41 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
     const dir = tempDir('ae-models');
     models.hybrid = path.join(dir, 'hybrid.onnx');
     models.multilevel = path.join(dir, 'multilevel.onnx');
-    await trainTiny('train_hybrid.py', images, models.hybrid);
+    await trainTiny('train_hybrid.py', images, models.hybrid, ['--target', 'pixels']);
     await trainTiny('train_multilevel.py', images, models.multilevel);
+    models.features = path.join(dir, 'hybrid-features.onnx');
+    await trainTiny('train_hybrid.py', images, models.features, [
+      ...['--backbone-weights', path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth')],
+    ]);
   }, SLOW);
+
+  it(
+    'hybrid on a feature-target model: the error of the reconstructed levels on their grid, normalized like the image one',
+    async () => {
+      const out = path.join(tempDir('ae-features'), 'features');
+      const fit = await runCli(trainedFitArgs('hybrid', models.features, images, out));
+      expect(fit.code, fit.stderr).toBe(0);
+      const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest & {
+        outputs: { mapWidth: number; mapHeight: number };
+      };
+      expect(m.params).toMatchObject({
+        target: 'features',
+        latent: [16, 8, 8],
+        reconstructionError: expect.stringMatching(/^mean over the 128 channels of F/),
+      });
+      // The map is upsampled from F's 8x8 grid to the input, as every feature recipe's.
+      expect([m.outputs.mapWidth, m.outputs.mapHeight]).toEqual([64, 64]);
+      expect(m.calibration.mean).toBeGreaterThan(1 - 1e-3);
+      expect(m.calibration.mean).toBeLessThan(2 + 1e-3);
+      const json = path.join(tempDir('ae-features-eval'), 'report.json');
+      const ev = await runCli(['eval', '--recipe', out, '--dataset', dataset, '--json', json]);
+      expect(ev.code, ev.stderr).toBe(0);
+      const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
+      expect(rep.images).toHaveLength(8);
+      for (const i of rep.images) expect(i.verdict).toBe(i.score > rep.threshold ? 'NG' : 'OK');
+    },
+    SLOW,
+  );
 
   for (const method of ['hybrid', 'multilevel'] as const) {
     it(

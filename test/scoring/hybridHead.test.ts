@@ -24,6 +24,7 @@ describe('hybrid (S004) scoring head on a model from scripts/train_hybrid.py', (
     const r = await runProcess(PYTHON, [
       path.join(ROOT, 'scripts', 'train_hybrid.py'),
       ...args,
+      ...['--target', 'pixels'],
       '--batch-size',
       '2',
     ]);

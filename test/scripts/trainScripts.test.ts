@@ -99,7 +99,9 @@ describe('autoencoder training scripts (tiny CPU runs)', () => {
       const out = path.join(tmp, 'hybrid.onnx');
       const r = await trainOk(
         HYBRID,
-        tinyArgs(images, out, 3, ['--backbone-weights', MNV2_WEIGHTS, '--regularizer', 'spectral']),
+        tinyArgs(images, out, 3, [
+          ...['--target', 'pixels', '--backbone-weights', MNV2_WEIGHTS, '--regularizer', 'spectral'],
+        ]),
       );
       expect(r.stdout).toMatch(
         /^train_hybrid: 10 images, 3 iterations \([\d.]+s training, [\d.]+s total\) -> .* outputs=z,recon,e1,e2,e3\n$/,
@@ -134,9 +136,48 @@ describe('autoencoder training scripts (tiny CPU runs)', () => {
   );
 
   it(
+    'train_hybrid.py --target features (the default): psi reconstructs the frozen ImageNet levels; ONNX with z, recon, target',
+    async () => {
+      const refused = await train(HYBRID, tinyArgs(images, path.join(tmp, 'nope.onnx'), 1));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        /--target features reconstructs ImageNet features: pass --backbone-weights/,
+      );
+
+      const models = await Promise.all(
+        ['1', '2'].map(async (seed) => {
+          const out = path.join(tmp, `features-${seed}.onnx`);
+          const r = await trainOk(
+            HYBRID,
+            tinyArgs(images, out, 3, ['--backbone-weights', MNV2_WEIGHTS, '--seed', seed]),
+          );
+          expect(r.stdout).toMatch(/-> .* outputs=z,recon,target\n$/);
+          expect(r.stderr).toMatch(/target features \(F 128x8x8\), latent 16, regularizer spectral/);
+          return out;
+        }),
+      );
+      const meta = metadata(await readFile(models[0]));
+      expect(meta).toMatchObject({
+        'inspectd.method': 'hybrid',
+        'inspectd.target': 'features',
+        'inspectd.outputs': 'z,recon,target',
+      });
+      const [a, b] = await Promise.all(models.map((m) => runModel(m)));
+      expect(a.z.dims).toEqual([2, 16, 8, 8]);
+      expect(a.recon.dims).toEqual([2, 128, 8, 8]);
+      expect(a.target.dims).toEqual([2, 128, 8, 8]);
+      // F is the frozen backbone's, standardized by the images' statistics: the same whatever the seed; what
+      // trains (the 1x1 convs) differs.
+      expect(maxAbsDiff(a.target, b.target)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(a.recon, b.recon)).toBeGreaterThan(1e-3);
+    },
+    SLOW,
+  );
+
+  it(
     'train_hybrid.py resumes from its checkpoint to the same model as one uninterrupted run',
     async () => {
-      const extra = ['--regularizer', 'jacobian', '--distance', 'ssim', '--seed', '3'];
+      const extra = ['--target', 'pixels', '--regularizer', 'jacobian', '--distance', 'ssim', '--seed', '3'];
       const straight = path.join(tmp, 'straight.onnx');
       await trainOk(HYBRID, tinyArgs(images, straight, 4, extra));
 
@@ -152,7 +193,7 @@ describe('autoencoder training scripts (tiny CPU runs)', () => {
       // ...nor resume with other settings...
       const other = await train(
         HYBRID,
-        tinyArgs(images, split, 4, [...extra.slice(0, 4), '--seed', '4', '--resume']),
+        tinyArgs(images, split, 4, [...extra.slice(0, 6), '--seed', '4', '--resume']),
       );
       expect(other.code).toBe(2);
       expect(other.stderr).toMatch(/written with other settings \(seed\)/);
@@ -214,13 +255,13 @@ describe('autoencoder training scripts (tiny CPU runs)', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--size 72: phi has stride 16/);
       const missing = path.join(tmp, 'no-such-folder');
-      r = await train(HYBRID, tinyArgs(missing, out, 1));
+      r = await train(HYBRID, tinyArgs(missing, out, 1, ['--target', 'pixels']));
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`--images ${missing} is not a folder`);
       r = await train(HYBRID, tinyArgs(images, out, 1, ['--backbone-weights', path.join(tmp, 'none.pth')]));
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--backbone-weights .*none\.pth is not a file/);
-      r = await train(HYBRID, tinyArgs(images, out, 0));
+      r = await train(HYBRID, tinyArgs(images, out, 0, ['--target', 'pixels']));
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('--iterations 0 must be >= 1');
       expect(existsSync(out)).toBe(false);

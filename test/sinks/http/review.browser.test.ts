@@ -87,6 +87,17 @@ describe('NG review in a real browser (Debian chromium): browse, detail, marks, 
     await daemon?.exited;
   });
 
+  /**
+   * Until the detail view's pictures have loaded: a navigation while they load aborts them (by design, not a
+   * failure), so the test navigates only after.
+   */
+  const picturesLoaded = (page: Page) =>
+    page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('#review-detail .pictures img')).every(
+        (i) => i.complete && i.naturalWidth > 0,
+      ),
+    );
+
   /** A page of the UI whose console errors, page errors and failed requests are collected. */
   async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
     const page = await browser.newPage();
@@ -258,8 +269,10 @@ describe('NG review in a real browser (Debian chromium): browse, detail, marks, 
         'false reject: dust on the lens, part fine',
       );
       // A new page load asks the daemon again.
+      await picturesLoaded(page);
       await page.reload();
       await page.waitForSelector(detail);
+      await picturesLoaded(page);
       expect(await page.textContent('#review-detail dd.mark')).toBe(
         'false reject: dust on the lens, part fine',
       );
