@@ -1,6 +1,6 @@
 import { bool, nonEmpty, text } from '../core/settings.js';
 import { flags, withDefaults } from '../core/flags.js';
-import { MAX_LIMIT, parseResultsQuery, resultsCsv } from '../core/resultsQuery.js';
+import { MAX_LIMIT, parseResultsQuery, resultsCsv, withMarks } from '../core/resultsQuery.js';
 import { loadConfig } from '../config/load.js';
 import { SqliteJournal } from '../journal/journal.js';
 import { commandUsage, readCommandFlags, usageError } from './common.js';
@@ -52,7 +52,8 @@ export function resultsCommand(argv: string[]): number {
   const journal = SqliteJournal.openReadOnly(loadConfig(file).journal);
   try {
     const { verdicts, total } = journal.query(q.filter, q.offset, q.limit);
-    process.stdout.write(csv ? resultsCsv(verdicts) : verdicts.map((x) => `${JSON.stringify(x)}\n`).join(''));
+    const listed = withMarks(verdicts, journal.marks(verdicts.map((x) => x.resultId)));
+    process.stdout.write(csv ? resultsCsv(listed) : listed.map((x) => `${JSON.stringify(x)}\n`).join(''));
     process.stderr.write(`results: ${verdicts.length} of ${total} matching\n`);
   } finally {
     journal.close();

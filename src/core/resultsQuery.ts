@@ -1,6 +1,6 @@
 import { csvCell } from './csv.js';
 import type { HistoryFilter } from './history.js';
-import { MARK_KINDS, type MarkKind } from './review.js';
+import { MARK_KINDS, type Mark, type MarkKind } from './review.js';
 import type { Verdict } from './verdict.js';
 
 /** A traceability query as the HTTP API and `inspectd results` take it: every parameter optional. */
@@ -69,10 +69,20 @@ const CSV_COLUMNS = [
   'threshold',
   'normalizedScore',
   'regions',
+  'mark',
+  'markNote',
 ] as const;
 
 /** One header line, then one line per verdict (RFC 4180 quoting; times in ISO 8601). */
-export function resultsCsv(verdicts: Verdict[]): string {
+/** A verdict as the traceability query lists it: with its operator's mark, where it has one. */
+export type ListedVerdict = Verdict & { mark?: Mark };
+
+/** `verdicts` with their marks (`marks` by result id, as the journal answers them). */
+export function withMarks(verdicts: readonly Verdict[], marks: ReadonlyMap<string, Mark>): ListedVerdict[] {
+  return verdicts.map((v) => (marks.has(v.resultId) ? { ...v, mark: marks.get(v.resultId) } : v));
+}
+
+export function resultsCsv(verdicts: readonly ListedVerdict[]): string {
   const rows = verdicts.map((v) =>
     [
       v.resultId,
@@ -89,6 +99,8 @@ export function resultsCsv(verdicts: Verdict[]): string {
       v.threshold,
       v.normalizedScore,
       v.regions.length,
+      v.mark?.kind ?? '',
+      v.mark?.note ?? '',
     ]
       .map(csvCell)
       .join(','),

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { messageOf } from '../../core/errors.js';
 import { overlayHeatmap } from '../../core/heatmap.js';
 import { boundPort, listen } from '../../core/listen.js';
-import { parseResultsQuery, resultsCsv } from '../../core/resultsQuery.js';
+import { parseResultsQuery, resultsCsv, withMarks } from '../../core/resultsQuery.js';
 import type { Infer } from '../../core/settings.js';
 import type { Verdict, VerdictArtifacts } from '../../core/verdict.js';
 import type { Sink, SinkContext, SinkHealth } from '../types.js';
@@ -239,10 +239,9 @@ export class HttpSink implements Sink {
     const q = parseResultsQuery(params);
     if ('problems' in q) return send(400, 'text/plain', `${q.problems.join('\n')}\n`);
     const { verdicts, total } = this.ctx.journal.query(q.filter, q.offset, q.limit);
-    if (params.format === 'csv') return send(200, 'text/csv; charset=utf-8', resultsCsv(verdicts));
     // Each verdict with its operator's mark, where it has one (the NG review lists them).
-    const marks = this.ctx.journal.marks(verdicts.map((v) => v.resultId));
-    const listed = verdicts.map((v) => (marks.has(v.resultId) ? { ...v, mark: marks.get(v.resultId) } : v));
+    const listed = withMarks(verdicts, this.ctx.journal.marks(verdicts.map((v) => v.resultId)));
+    if (params.format === 'csv') return send(200, 'text/csv; charset=utf-8', resultsCsv(listed));
     send(
       200,
       'application/json',

@@ -315,6 +315,18 @@ describe('NG review in a real browser (Debian chromium): browse, detail, marks, 
       await page.click('#review-filter button');
       await listed(page, 'mark=false-reject');
       expect((await rows(page)).map((r) => r.id)).toEqual([ng.resultId]);
+      // The traceability CSV carries the marks too (the note quoted: it has a comma).
+      const csv = (await (await fetch(url('/api/results?mark=any&format=csv'))).text()).trim().split('\r\n');
+      expect(csv[0]).toMatch(/,regions,mark,markNote$/);
+      const marked = csv
+        .slice(1)
+        .map((l) => [l.split(',')[0], /,(false-reject|escape),(.*)$/.exec(l)?.slice(1)]);
+      expect(new Map(marked as [string, string[]][])).toEqual(
+        new Map([
+          [ok.resultId, ['escape', 'crack the model missed']],
+          [ng.resultId, ['false-reject', '"dust on the lens, part fine"']],
+        ]),
+      );
       expect(problems).toEqual([]);
     } finally {
       await page.close();
