@@ -1,4 +1,4 @@
-import { csvCell } from './csv.js';
+import { csvTable } from './csv.js';
 import type { HistoryFilter } from './history.js';
 import { MARK_KINDS, type Mark, type MarkKind } from './review.js';
 import type { Verdict } from './verdict.js';
@@ -73,7 +73,6 @@ const CSV_COLUMNS = [
   'markNote',
 ] as const;
 
-/** One header line, then one line per verdict (RFC 4180 quoting; times in ISO 8601). */
 /** A verdict as the traceability query lists it: with its operator's mark, where it has one. */
 export type ListedVerdict = Verdict & { mark?: Mark };
 
@@ -82,28 +81,25 @@ export function withMarks(verdicts: readonly Verdict[], marks: ReadonlyMap<strin
   return verdicts.map((v) => (marks.has(v.resultId) ? { ...v, mark: marks.get(v.resultId) } : v));
 }
 
+/** One header line, then one line per verdict (RFC 4180 quoting; times in ISO 8601). */
 export function resultsCsv(verdicts: readonly ListedVerdict[]): string {
-  const rows = verdicts.map((v) =>
-    [
-      v.resultId,
-      new Date(v.decidedAt).toISOString(),
-      new Date(v.capturedAt).toISOString(),
-      v.cameraId,
-      v.recipe,
-      v.modelVersion,
-      v.partId ?? '',
-      v.jobId ?? '',
-      v.seq,
-      v.ok ? 'OK' : 'NG',
-      v.score,
-      v.threshold,
-      v.normalizedScore,
-      v.regions.length,
-      v.mark?.kind ?? '',
-      v.mark?.note ?? '',
-    ]
-      .map(csvCell)
-      .join(','),
-  );
-  return `${[CSV_COLUMNS.join(','), ...rows].join('\r\n')}\r\n`;
+  const rows = verdicts.map((v) => [
+    v.resultId,
+    new Date(v.decidedAt).toISOString(),
+    new Date(v.capturedAt).toISOString(),
+    v.cameraId,
+    v.recipe,
+    v.modelVersion,
+    v.partId ?? '',
+    v.jobId ?? '',
+    v.seq,
+    v.ok ? 'OK' : 'NG',
+    v.score,
+    v.threshold,
+    v.normalizedScore,
+    v.regions.length,
+    v.mark?.kind ?? '',
+    v.mark?.note ?? '',
+  ]);
+  return csvTable(CSV_COLUMNS, rows);
 }

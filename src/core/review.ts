@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { csvCell as cell } from './csv.js';
+import { csvTable } from './csv.js';
 import type { Verdict } from './verdict.js';
 
 /**
@@ -130,27 +130,23 @@ const MANIFEST_COLUMNS = [
 
 /** The image set's manifest: one line per marked verdict, its frame's file or why it is missing (RFC 4180). */
 export function exportManifestCsv(rows: readonly ExportRow[]): string {
-  const lines = rows.map(({ verdict: v, mark: m, source, file, missing }) =>
-    [
-      v.resultId,
-      v.seq,
-      new Date(v.decidedAt).toISOString(),
-      v.cameraId,
-      v.recipe,
-      v.partId ?? '',
-      v.ok ? 'OK' : 'NG',
-      v.score,
-      v.threshold,
-      m.kind,
-      m.note,
-      new Date(m.at).toISOString(),
-      m.origin,
-      file.split(path.sep).join('/'),
-      source,
-      missing,
-    ]
-      .map(cell)
-      .join(','),
-  );
-  return `${[MANIFEST_COLUMNS.join(','), ...lines].join('\r\n')}\r\n`;
+  const lines = rows.map(({ verdict: v, mark: m, source, file, missing }) => [
+    v.resultId,
+    v.seq,
+    new Date(v.decidedAt).toISOString(),
+    v.cameraId,
+    v.recipe,
+    v.partId ?? '',
+    v.ok ? 'OK' : 'NG',
+    v.score,
+    v.threshold,
+    m.kind,
+    m.note,
+    new Date(m.at).toISOString(),
+    m.origin,
+    file.split(path.sep).join('/'),
+    source,
+    missing,
+  ]);
+  return csvTable(MANIFEST_COLUMNS, lines);
 }

@@ -205,8 +205,11 @@ export class ArchiveSink implements Sink {
       // A full disk keeps the newest frames: make room from the oldest, then try once more.
       const need = image.length + heat.length + json.length;
       let freed = 0;
-      for (let n = 1; n > 0 && (freed < 4 * need || freed < this.bytes * 0.02); freed += n)
-        n = await this.dropOldest();
+      while (freed < 4 * need || freed < this.bytes * 0.02) {
+        const n = await this.dropOldest();
+        if (n === 0) break; // only marked frames left
+        freed += n;
+      }
       await writeAll(base, files).catch(async (again: unknown) => {
         await removeFrame(base);
         throw again;

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { verifyUser } from '../../core/users.js';
-import { fail, jsonBody, refuseAction, type ActionAnswer } from './actions.js';
+import { actionBody, fail, refuseAction, type ActionAnswer } from './actions.js';
 import { LIMITER_DEFAULTS, LoginLimiter, OneAtATime, peerKey, SessionStore } from './sessions.js';
 
 /**
@@ -163,9 +163,7 @@ export class Access {
   async login(req: http.IncomingMessage): Promise<ActionAnswer> {
     if (!this.o.logins)
       return fail(403, 'logins are off: set http.usersFile to a users file (docs/web-ui.md, "Access")');
-    const refused = refuseAction(req);
-    if (refused) return refused;
-    const body = await jsonBody(req);
+    const body = await actionBody(req);
     if ('answer' in body) return body.answer;
     const { user, password } = (body.json ?? {}) as { user?: unknown; password?: unknown };
     if (typeof user !== 'string' || typeof password !== 'string' || !user || !password)

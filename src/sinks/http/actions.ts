@@ -32,9 +32,7 @@ export function refuseAction(req: http.IncomingMessage): ActionAnswer | undefine
 }
 
 /** The request's body as JSON, at most 1 KiB; or the answer when it is too long or not JSON. */
-export async function jsonBody(
-  req: http.IncomingMessage,
-): Promise<{ json: unknown } | { answer: ActionAnswer }> {
+async function jsonBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -53,7 +51,9 @@ export async function jsonBody(
 }
 
 /** An operator action's JSON body, once `refuseAction` lets the request act; or the answer refusing it. */
-async function actionBody(req: http.IncomingMessage): Promise<{ json: unknown } | { answer: ActionAnswer }> {
+export async function actionBody(
+  req: http.IncomingMessage,
+): Promise<{ json: unknown } | { answer: ActionAnswer }> {
   const refused = refuseAction(req);
   return refused ? { answer: refused } : jsonBody(req);
 }
