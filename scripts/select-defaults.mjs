@@ -52,6 +52,15 @@ const hybridTraining = {
   args: ['--backbone-weights', weights, '--size', '224', '--iterations', '2000', '--holdout', HOLDOUT],
 };
 
+/** S000 on features: the multi-level autoencoder encodes and reconstructs the same levels (on their 32x32 grid). */
+const multilevelTraining = {
+  script: 'train_multilevel.py',
+  args: [
+    ...['--target', 'features', '--backbone-weights', weights, '--size', '256'],
+    ...['--iterations', '1000', '--holdout', HOLDOUT],
+  ],
+};
+
 /**
  * The candidates, one row each: what fit is given besides --backbone or --model, --images, --out, --holdout;
  * `train`: the training script run first (its model becomes --model); `refit`: whether the final fit learns
@@ -73,6 +82,7 @@ const CANDIDATES = {
   'jigsaw gaussian': { train: jigsawTraining, ...feature('gaussian', 'mfcsam_152ch') },
   'jigsaw nearest-patch': { train: jigsawTraining, ...feature('nearest-patch', 'mfcsam_152ch') },
   'hybrid features': { train: hybridTraining, fit: ['--method', 'hybrid'], refit: false },
+  'multilevel features': { train: multilevelTraining, fit: ['--method', 'multilevel'], refit: false },
 };
 
 const { values: args } = parseArgs({

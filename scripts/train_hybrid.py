@@ -36,6 +36,7 @@ from inspectd_train import losses
 from inspectd_train.data import denormalize
 from inspectd_train.errors import TrainError
 from inspectd_train.hybrid import (
+    STANDARDIZE,
     FeatureHybridExport,
     FeatureHybridNet,
     HybridExport,
@@ -54,6 +55,8 @@ def parse(argv):
                    help="what psi reconstructs: the backbone's levels (default) or the image")
     p.add_argument("--latent", type=int, help="channels of Z (default: 16 for features, 32 for pixels)")
     p.add_argument("--hidden", type=int, default=64, help="features: channels between F and Z, and Z and F^")
+    p.add_argument("--standardize", choices=list(STANDARDIZE), default="channel",
+                   help="features: F's mean and spread per channel, the mean per position too, or both per position")
     p.add_argument("--backbone-weights", help="torchvision mobilenet_v2 ImageNet state_dict for phi (else random init)")
     p.add_argument("--distance", choices=["l2", "ssim"], default="l2", help="L2: reconstruction distance")
     p.add_argument("--regularizer", choices=["jacobian", "spectral"], default="spectral")
@@ -149,13 +152,13 @@ def optimize(a, net, opt, z, l2):
 
 
 def train_on_features(a, run, weights_sha, t0):
-    net = FeatureHybridNet(a.latent, a.hidden, a.size // 8)
+    net = FeatureHybridNet(a.latent, a.hidden, a.size // 8, STANDARDIZE[a.standardize])
     load_imagenet_levels(net.levels, a.backbone_weights)
     if a.regularizer == "spectral":
         losses.apply_spectral_norm(net.psi)
     net.to(run.device)
     images = run.x
-    trainable = list(net.encoder.parameters()) + list(net.psi.parameters())
+    trainable = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=a.lr)
     run.modules["net"] = net
     run.optimizers["adam"] = opt

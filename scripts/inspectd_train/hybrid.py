@@ -104,22 +104,28 @@ class HybridExport(nn.Module):
 # scores, so the feature target reconstructs those instead.
 FEATURE_TAPS = (6, 13)  # strides 8 and 16
 FEATURE_CHANNELS = TAP_CHANNELS[1] + TAP_CHANNELS[2]
+# --standardize -> which of F's statistics FeatureLevels takes per position.
+STANDARDIZE = {"channel": "none", "position-mean": "mean", "position": "both"}
 
 
 class FeatureLevels(nn.Module):
     """Frozen MobileNetV2 to stride 16 -> F [N, 128, S/8, S/8]: the s8 and s16 levels, each averaged over its 3x3
-    neighbourhood (as fit's feature recipes take them), s16 upsampled to the s8 grid, standardized per channel by
-    the training images' statistics (buffers, so the exported model carries them)."""
+    neighbourhood (as fit's feature recipes take them), s16 upsampled to the s8 grid, standardized by the training
+    images' statistics, per channel or also per position (buffers, so the exported model carries them)."""
 
-    def __init__(self):
+    def __init__(self, grid=None, per_position="none"):
         super().__init__()
         import torchvision
 
         self.features = torchvision.models.mobilenet_v2(weights=None).features[: FEATURE_TAPS[-1] + 1]
         for p in self.features.parameters():
             p.requires_grad_(False)
-        self.register_buffer("mean", torch.zeros(1, FEATURE_CHANNELS, 1, 1))
-        self.register_buffer("std", torch.ones(1, FEATURE_CHANNELS, 1, 1))
+        # per_position "mean" or "both" (with F's grid (H, W)): the statistics per position too, since a part's
+        # look varies with position; "none": per channel only.
+        self.per_position = per_position
+        cell = tuple(grid) if per_position != "none" else (1, 1)
+        self.register_buffer("mean", torch.zeros((1, FEATURE_CHANNELS) + cell))
+        self.register_buffer("std", torch.ones((1, FEATURE_CHANNELS) + (cell if per_position == "both" else (1, 1))))
 
     def raw(self, x):
         levels = []
@@ -136,12 +142,14 @@ class FeatureLevels(nn.Module):
 
     @torch.no_grad()
     def fit_statistics(self, images, batch=32):
-        """Per-channel mean and std of F over `images`; returns F of every image (standardized), the training
+        """The mean and spread of F over `images`; returns F of every image (standardized), the training
         data of the autoencoder (the frozen backbone runs once per image, not once per iteration)."""
         self.eval()
         raw = torch.cat([self.raw(images[i : i + batch]) for i in range(0, images.shape[0], batch)])
-        self.mean.copy_(raw.mean((0, 2, 3), keepdim=True))
-        self.std.copy_(raw.std((0, 2, 3), keepdim=True).clamp_min(1e-6))
+        self.mean.copy_(raw.mean((0,) if self.per_position != "none" else (0, 2, 3), keepdim=True))
+        residual = raw - self.mean
+        spread = residual.pow(2).mean((0,) if self.per_position == "both" else (0, 2, 3), keepdim=True).sqrt()
+        self.std.copy_(spread.clamp_min(1e-6))
         return (raw - self.mean) / self.std
 
 
@@ -157,9 +165,9 @@ class FeatureHybridNet(nn.Module):
     on its own); psi: Z -> F^ likewise. A bottleneck per position reconstructs the normal parts' features and
     fails on features it never saw."""
 
-    def __init__(self, latent, hidden, latent_hw):
+    def __init__(self, latent, hidden, latent_hw, per_position="none"):
         super().__init__()
-        self.levels = FeatureLevels()
+        self.levels = FeatureLevels((latent_hw, latent_hw), per_position)
         self.encoder = nn.Sequential(
             nn.Conv2d(FEATURE_CHANNELS, hidden, 1), nn.LeakyReLU(0.2), nn.Conv2d(hidden, latent, 1)
         )

@@ -91,15 +91,22 @@ export function prependFront(
   return model;
 }
 
-/** Nodes needed to compute `targets`, in their original (topological) order. */
-export function reachableNodes(nodes: NodeProto[], targets: readonly string[]): NodeProto[] {
+/**
+ * Nodes needed to compute `targets`, in their original (topological) order; tensors in `stopAt` count as
+ * given (the walk does not go past the nodes that produce them).
+ */
+export function reachableNodes(
+  nodes: NodeProto[],
+  targets: readonly string[],
+  stopAt: readonly string[] = [],
+): NodeProto[] {
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.output?.forEach((o) => producer.set(o, i)));
   const keep = new Set<number>();
   const stack = [...targets];
   while (stack.length) {
     const name = stack.pop()!;
-    const i = producer.get(name);
+    const i = stopAt.includes(name) ? undefined : producer.get(name);
     if (i === undefined || keep.has(i)) continue;
     keep.add(i);
     for (const input of nodes[i].input ?? []) if (input) stack.push(input);

@@ -45,39 +45,49 @@ describe('fit --method hybrid|multilevel, then eval (tiny models, 10 good images
     models.multilevel = path.join(dir, 'multilevel.onnx');
     await trainTiny('train_hybrid.py', images, models.hybrid, ['--target', 'pixels']);
     await trainTiny('train_multilevel.py', images, models.multilevel);
-    models.features = path.join(dir, 'hybrid-features.onnx');
-    await trainTiny('train_hybrid.py', images, models.features, [
-      ...['--backbone-weights', path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth')],
+    const weights = ['--backbone-weights', path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth')];
+    models.hybridFeatures = path.join(dir, 'hybrid-features.onnx');
+    await trainTiny('train_hybrid.py', images, models.hybridFeatures, weights);
+    // 128 px: the smallest size whose F grid (16) the multi-level decoder reaches from 4x4.
+    models.multilevelFeatures = path.join(dir, 'multilevel-features.onnx');
+    await trainTiny('train_multilevel.py', images, models.multilevelFeatures, [
+      ...weights,
+      ...['--target', 'features', '--size', '128'],
     ]);
   }, SLOW);
 
-  it(
-    'hybrid on a feature-target model: the error of the reconstructed levels on their grid, normalized like the image one',
-    async () => {
-      const out = path.join(tempDir('ae-features'), 'features');
-      const fit = await runCli(trainedFitArgs('hybrid', models.features, images, out));
-      expect(fit.code, fit.stderr).toBe(0);
-      const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest & {
-        outputs: { mapWidth: number; mapHeight: number };
-      };
-      expect(m.params).toMatchObject({
-        target: 'features',
-        latent: [16, 8, 8],
-        reconstructionError: expect.stringMatching(/^mean over the 128 channels of F/),
-      });
-      // The map is upsampled from F's 8x8 grid to the input, as every feature recipe's.
-      expect([m.outputs.mapWidth, m.outputs.mapHeight]).toEqual([64, 64]);
-      expect(m.calibration.mean).toBeGreaterThan(1 - 1e-3);
-      expect(m.calibration.mean).toBeLessThan(2 + 1e-3);
-      const json = path.join(tempDir('ae-features-eval'), 'report.json');
-      const ev = await runCli(['eval', '--recipe', out, '--dataset', dataset, '--json', json]);
-      expect(ev.code, ev.stderr).toBe(0);
-      const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
-      expect(rep.images).toHaveLength(8);
-      for (const i of rep.images) expect(i.verdict).toBe(i.score > rep.threshold ? 'NG' : 'OK');
-    },
-    SLOW,
-  );
+  for (const method of ['hybrid', 'multilevel'] as const) {
+    it(
+      `${method} on a feature-target model: the error of the reconstructed levels on their grid, normalized like the image one`,
+      async () => {
+        const out = path.join(tempDir('ae-features'), `${method}-features`);
+        const fit = await runCli(trainedFitArgs(method, models[`${method}Features`], images, out));
+        expect(fit.code, fit.stderr).toBe(0);
+        const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest & {
+          outputs: { mapWidth: number; mapHeight: number };
+        };
+        const size = method === 'hybrid' ? 64 : 128;
+        expect(m.params).toMatchObject({
+          target: 'features',
+          reconstructionError: expect.stringMatching(/^mean over the 128 channels of F/),
+          ...(method === 'hybrid'
+            ? { latent: [16, 8, 8] }
+            : { levels: ['e1', 'e2', 'e3'].map((name) => expect.objectContaining({ name })) }),
+        });
+        // The map is upsampled from F's grid (size / 8) to the input, as every feature recipe's.
+        expect([m.outputs.mapWidth, m.outputs.mapHeight]).toEqual([size, size]);
+        expect(m.calibration.mean).toBeGreaterThan(1 - 1e-3);
+        expect(m.calibration.mean).toBeLessThan(2 + 1e-3);
+        const json = path.join(tempDir('ae-features-eval'), 'report.json');
+        const ev = await runCli(['eval', '--recipe', out, '--dataset', dataset, '--json', json]);
+        expect(ev.code, ev.stderr).toBe(0);
+        const rep = JSON.parse(readFileSync(json, 'utf8')) as Report;
+        expect(rep.images).toHaveLength(8);
+        for (const i of rep.images) expect(i.verdict).toBe(i.score > rep.threshold ? 'NG' : 'OK');
+      },
+      SLOW,
+    );
+  }
 
   for (const method of ['hybrid', 'multilevel'] as const) {
     it(

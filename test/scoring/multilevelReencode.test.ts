@@ -7,12 +7,13 @@ import { reencode } from '../../src/scoring/reconstruction/reencode.js';
 import { runProcess } from '../helpers/cli.js';
 import { goodImagesFolder, tempDir } from '../helpers/fixtures.js';
 import { ort, sessionFor } from '../helpers/onnx.js';
-import { PYTHON, ROOT } from '../helpers/paths.js';
+import { PYTHON, ROOT, SHARED_MODELS } from '../helpers/paths.js';
 import { gaussianSamples, rng } from '../helpers/random.js';
 
 const S = 64;
 const N = 2;
 const LEVELS = ['e1', 'e2', 'e3', 'e4'];
+const SHARED_WEIGHTS = path.join(SHARED_MODELS, 'mobilenet_v2_imagenet.pth');
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -82,5 +83,48 @@ describe('multi-level (S000) re-encoding of the reconstruction inside the graph'
     expect(() => reencode(new GraphBuilder(13), model, 'input', 'recon', ['e9'])).toThrow(
       /computes no tensor "e9"/,
     );
+  });
+});
+
+describe('multi-level (S000) on features: re-encoding starts at F inside the model', () => {
+  const FS = 128;
+  const F_LEVELS = ['e1', 'e2', 'e3'];
+  let modelFile: string;
+
+  beforeAll(async () => {
+    const images = await goodImagesFolder(6);
+    modelFile = path.join(tempDir('multilevel-features-head'), 'multilevel.onnx');
+    const r = await runProcess(PYTHON, [
+      path.join(ROOT, 'scripts', 'train_multilevel.py'),
+      ...['--images', images, '--out', modelFile, '--size', String(FS), '--iterations', '2'],
+      ...['--batch-size', '2', '--target', 'features', '--backbone-weights', SHARED_WEIGHTS],
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('copies only the encoder after F: F encoded again gives e1..e3 as they are, F^ encoded differs', async () => {
+    const model = readModel(modelFile);
+    const b = new GraphBuilder(13);
+    const same = reencode(b, model, 'target', 'target', F_LEVELS);
+    const again = reencode(b, model, 'target', 'recon', F_LEVELS);
+    // The backbone that computes F from the image stays out of the copies.
+    expect(b.nodes.some((n) => (n.input ?? []).includes('input'))).toBe(false);
+    expect(b.nodes.length).toBeLessThan((model.graph?.node ?? []).length);
+    const named = [...same, ...again, ...F_LEVELS];
+    named.forEach((name, i) => b.opNamed(`r${i}`, 'Identity', [name]));
+    const outputs = named.map((_, i) => ({ name: `r${i}`, dims: ['N', 'C', 'H', 'W'] }));
+    const { session, cleanup } = await sessionFor(appendHead(model, b, outputs, {}));
+    try {
+      const x = new ort.Tensor('float32', gaussianSamples(N * 3 * FS * FS, rng(9)), [N, 3, FS, FS]);
+      const out = await session.run({ input: x });
+      const k = F_LEVELS.length;
+      for (const [i, name] of F_LEVELS.entries()) {
+        const own = out[`r${i + 2 * k}`].data as Float32Array;
+        expect(maxRelDiff(out[`r${i}`].data as Float32Array, own), name).toBeLessThan(1e-5);
+        expect(maxRelDiff(out[`r${i + k}`].data as Float32Array, own), name).toBeGreaterThan(1e-3);
+      }
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -9,8 +9,8 @@ it('autoencoder losses pass their Python unit tests (spectral norm, Jacobian pen
     cwd: ROOT,
   });
   expect(r.code, r.stderr).toBe(0);
-  // unittest reports on stderr; all nine ran (a skipped or missing test would show here).
-  expect(r.stderr).toMatch(/Ran 9 tests in [\d.]+s\n\nOK\n/);
+  // unittest reports on stderr; all of them ran (a skipped or missing test would show here).
+  expect(r.stderr).toMatch(/Ran 13 tests in [\d.]+s\n\nOK\n/);
   expect(r.stderr).toMatch(/test_every_layer_of_psi_ends_near_unit_largest_singular_value .*\.\.\. ok/);
   expect(r.stderr).toMatch(/test_decreases_when_trained_alone .*\.\.\. ok/);
 }, 120_000);

@@ -245,6 +245,49 @@ describe('autoencoder training scripts (tiny CPU runs)', () => {
   );
 
   it(
+    'train_multilevel.py --target features: encodes and reconstructs the frozen ImageNet levels; ONNX with z, recon, target, e1..e3',
+    async () => {
+      const out = path.join(tmp, 'multilevel-features.onnx');
+      const features = ['--target', 'features', '--backbone-weights', MNV2_WEIGHTS];
+      const small = await train(MULTILEVEL, tinyArgs(images, out, 1, features));
+      expect(small.code).toBe(2);
+      expect(small.stderr).toMatch(/--size 64: the multi-level autoencoder needs 128, 256 or 512 pixels/);
+      const bare = await train(
+        MULTILEVEL,
+        tinyArgs(images, out, 1, ['--target', 'features', '--size', '128']),
+      );
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/--target features encodes ImageNet features: pass --backbone-weights/);
+
+      const r = await trainOk(MULTILEVEL, tinyArgs(images, out, 2, [...features, '--size', '128']));
+      expect(r.stdout).toMatch(/-> .* outputs=z,recon,target,e1,e2,e3\n$/);
+      expect(r.stderr).toMatch(/backbone features of 10 images/);
+      expect(metadata(await readFile(out))).toMatchObject({
+        'inspectd.method': 'multilevel',
+        'inspectd.target': 'features',
+        'inspectd.size': '128',
+        'inspectd.outputs': 'z,recon,target,e1,e2,e3',
+      });
+      const session = await ort.InferenceSession.create(out);
+      try {
+        const y = await session.run({ input: input(2, 128) });
+        expect(y.z.dims).toEqual([2, 384]);
+        expect(y.recon.dims).toEqual([2, 128, 16, 16]);
+        expect(y.target.dims).toEqual([2, 128, 16, 16]);
+        expect([y.e1.dims, y.e2.dims, y.e3.dims]).toEqual([
+          [2, 64, 8, 8],
+          [2, 128, 4, 4],
+          [2, 256, 2, 2],
+        ]);
+        expect((y.recon.data as Float32Array).every(Number.isFinite)).toBe(true);
+      } finally {
+        await session.release();
+      }
+    },
+    SLOW,
+  );
+
+  it(
     'fails clearly (exit 2, one line, no traceback) on bad options and folders',
     async () => {
       const out = path.join(tmp, 'bad.onnx');

@@ -10,7 +10,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 
 from inspectd_train import losses  # noqa: E402
-from inspectd_train.hybrid import Psi  # noqa: E402
+from inspectd_train.hybrid import FeatureLevels, Psi  # noqa: E402
 from inspectd_train.multilevel import MultiLevelAE, discriminator  # noqa: E402
 
 
@@ -123,6 +123,47 @@ class MultiLevelShapes(unittest.TestCase):
         self.assertEqual(tuple(high.shape), (2, 256))
         self.assertEqual(tuple(recon.shape), (2, 3, 64, 64))
         self.assertEqual([tuple(e.shape[1:]) for e in levels], [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)])
+
+
+    def test_on_features_levels_and_reconstruction_on_the_grid(self):
+        net = MultiLevelAE(32, 128)
+        low, high, recon, levels = net(torch.randn(2, 128, 32, 32))
+        self.assertEqual((tuple(low.shape), tuple(high.shape)), ((2, 128), (2, 256)))
+        self.assertEqual(tuple(recon.shape), (2, 128, 32, 32))
+        self.assertEqual([tuple(e.shape[1:]) for e in levels], [(64, 16, 16), (128, 8, 8), (256, 4, 4)])
+
+
+class FeatureStandardization(unittest.TestCase):
+    """F's statistics per channel, with the mean per position, or both per position (--standardize)."""
+
+    def standardized(self, per_position):
+        torch.manual_seed(0)
+        levels = FeatureLevels((4, 4), per_position)
+        # Images whose top half is brighter: a look that varies with position.
+        x = torch.randn(12, 3, 32, 32)
+        x[:, :, :16] += 2
+        return levels.fit_statistics(x)
+
+    def test_channel_statistics_leave_the_positions_apart(self):
+        f = self.standardized("none")
+        self.assertLess(f.mean((0, 2, 3)).abs().max().item(), 1e-4)
+        self.assertGreater((f[:, :, :1].mean((0, 2, 3)) - f[:, :, 3:].mean((0, 2, 3))).abs().max().item(), 0.5)
+
+    def test_position_mean_centres_every_position_and_keeps_one_spread_per_channel(self):
+        f = self.standardized("mean")
+        self.assertLess(f.mean(0).abs().max().item(), 1e-4)
+        spread = f.pow(2).mean((0, 2, 3))
+        # A randomly initialized backbone has dead (near constant) channels: those stay near 0.
+        self.assertGreaterEqual(int((spread > 0.5).sum()), 16)
+        self.assertLess((spread[spread > 0.5] - 1).abs().max().item(), 1e-3)
+        self.assertGreater(f.std(0).std((1, 2)).max().item(), 0.05)  # spreads still differ by position
+
+    def test_both_per_position_gives_unit_spread_at_every_position(self):
+        f = self.standardized("both")
+        self.assertLess(f.mean(0).abs().max().item(), 1e-4)
+        spread = f.pow(2).mean(0)
+        self.assertGreaterEqual(int((spread > 0.5).sum()), 16 * 16)
+        self.assertLess((spread[spread > 0.5] - 1).abs().max().item(), 1e-3)
 
 
 if __name__ == "__main__":

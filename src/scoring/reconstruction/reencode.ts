@@ -5,9 +5,10 @@ import type { ModelProto, NodeProto } from '../../onnx/proto.js';
 
 /**
  * S000 scores E_i(X^): the reconstruction encoded again. The encoder is already in the model (it computes
- * e1..ek from the input), so this copies the nodes that compute `targets` from `input` into the fragment,
- * with `replacement` in place of `input` and every intermediate tensor renamed; the weights (initializers)
- * are shared, not copied. Returns the new names of `targets`, in order.
+ * e1..ek from `input`: the model's input, or a tensor inside it such as the backbone levels F a feature
+ * autoencoder encodes), so this copies the nodes between `input` and `targets` into the fragment, with
+ * `replacement` in place of `input` and every intermediate tensor renamed; the weights (initializers) are
+ * shared, not copied. Returns the new names of `targets`, in order.
  */
 export function reencode(
   b: GraphBuilder,
@@ -26,7 +27,7 @@ export function reencode(
       });
     }
   }
-  const encoder = reachableNodes(nodes, targets);
+  const encoder = reachableNodes(nodes, targets, [input]);
   const renamed = new Map<string, string>();
   const prefix = b.name('reencode');
   const rename = (x: string): string => (x === input ? replacement : (renamed.get(x) ?? x));
