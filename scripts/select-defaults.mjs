@@ -57,7 +57,7 @@ const multilevelTraining = {
   script: 'train_multilevel.py',
   args: [
     ...['--target', 'features', '--backbone-weights', weights, '--size', '256'],
-    ...['--iterations', '1000', '--holdout', HOLDOUT],
+    ...['--iterations', '2000', '--holdout', HOLDOUT],
   ],
 };
 
