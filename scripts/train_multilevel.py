@@ -10,9 +10,9 @@ Per iteration: one step of both discriminators, then one autoencoder step on
 Training runs to the iteration cap (S000), then exports.
 
 --target features encodes and reconstructs the frozen ImageNet MobileNetV2's levels F instead of the pixels (the
-s8 and s16 levels, 3x3-averaged, on the s8 grid, standardized; as train_hybrid.py's): ConvDown128 -> 256 -> 512
-on F, the low embedding from the first level, the high from the last, the decoder back to F. The backbone runs
-once per image before training.
+s8 and s16 levels, 3x3-averaged, on the s8 grid, standardized; as train_hybrid.py's): ConvDown64 -> 128 -> 256
+on F, the low embedding from the first level, the high from the last, the decoder (ConvUp as nearest x2 + 3x3
+conv) back to F. The backbone runs once per image before training.
 
 Output ONNX: input `input` [N,3,S,S] (ImageNet mean/std normalized RGB); outputs `z` [N,384] (low ++ high),
 `recon` [N,3,S,S] (normalized), `e1..e4` (the encoder levels, strides 2/4/8/16); with --target features `recon`
@@ -127,7 +127,7 @@ def main(argv=None):
         run.export(FeatureMultiLevelExport(net), names, {
             "inspectd.method": "multilevel",
             "inspectd.target": "features",
-            "inspectd.arch": "s000_features_mobilenet_v2_s8_s16_convdown128-512",
+            "inspectd.arch": "s000_features_mobilenet_v2_s8_s16_convdown64-256",
             "inspectd.weights_sha256": weights_sha,
             "inspectd.exporter": "scripts/train_multilevel.py",
         })
