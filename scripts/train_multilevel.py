@@ -121,24 +121,21 @@ def main(argv=None):
         return {"rec": rec.item(), "adv": adv.item(), "disc": d_loss.item()}
 
     run.train(step)
+    meta = {"inspectd.method": "multilevel", "inspectd.target": a.target, "inspectd.exporter": "scripts/train_multilevel.py"}
     if a.target == "features":
         run.x = images  # the export's example input is an image
         names = ["z", "recon", "target", "e1", "e2", "e3"]
         run.export(FeatureMultiLevelExport(net), names, {
-            "inspectd.method": "multilevel",
-            "inspectd.target": "features",
+            **meta,
             "inspectd.arch": "s000_features_mobilenet_v2_s8_s16_convdown64-256",
             "inspectd.weights_sha256": weights_sha,
-            "inspectd.exporter": "scripts/train_multilevel.py",
         })
     else:
         names = ["z", "recon", "e1", "e2", "e3", "e4"]
         run.export(MultiLevelExport(ae), names, {
-            "inspectd.method": "multilevel",
-            "inspectd.target": "pixels",
+            **meta,
             "inspectd.arch": "s000_convdown64-512",
             "inspectd.weights_sha256": f"trained:seed{a.seed}",
-            "inspectd.exporter": "scripts/train_multilevel.py",
         })
     print(f"{PROG}: {run.x.shape[0]} images, {run.iteration} iterations ({run.train_seconds:.1f}s training, "
           f"{time.monotonic() - t0:.1f}s total) -> {a.out} outputs={','.join(names)}")

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from .errors import TrainError
+from .hybrid import FEATURE_CHANNELS
 
 ENCODER = (64, 128, 256, 512)
 LOW_DIM, HIGH_DIM = 128, 256  # the embeddings (FC128, FC256)
@@ -127,7 +128,7 @@ class FeatureMultiLevel(nn.Module):
         super().__init__()
         check_size(size, features=True)
         self.levels = levels
-        self.ae = MultiLevelAE(size // 8, levels.mean.shape[1])
+        self.ae = MultiLevelAE(size // 8, FEATURE_CHANNELS)
 
 
 class FeatureMultiLevelExport(nn.Module):

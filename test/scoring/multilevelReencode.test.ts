@@ -27,20 +27,24 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
   return d / m;
 }
 
+/** A 2-iteration train_multilevel.py model on 6 good images at `size`. */
+async function trainTiny(dir: string, size: number, extra: string[] = []): Promise<string> {
+  const images = await goodImagesFolder(6);
+  const modelFile = path.join(tempDir(dir), 'multilevel.onnx');
+  const r = await runProcess(PYTHON, [
+    path.join(ROOT, 'scripts', 'train_multilevel.py'),
+    ...['--images', images, '--out', modelFile, '--size', String(size), '--iterations', '2'],
+    ...['--batch-size', '2', ...extra],
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return modelFile;
+}
+
 describe('multi-level (S000) re-encoding of the reconstruction inside the graph', () => {
   let modelFile: string;
 
   beforeAll(async () => {
-    const images = await goodImagesFolder(6);
-    modelFile = path.join(tempDir('multilevel-head'), 'multilevel.onnx');
-    const args = ['--images', images, '--out', modelFile, '--size', String(S), '--iterations', '2'];
-    const r = await runProcess(PYTHON, [
-      path.join(ROOT, 'scripts', 'train_multilevel.py'),
-      ...args,
-      '--batch-size',
-      '2',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    modelFile = await trainTiny('multilevel-head', S);
   }, 120_000);
 
   it('E_i(recon) from the copied encoder equals the model run again on its own reconstruction', async () => {
@@ -92,14 +96,9 @@ describe('multi-level (S000) on features: re-encoding starts at F inside the mod
   let modelFile: string;
 
   beforeAll(async () => {
-    const images = await goodImagesFolder(6);
-    modelFile = path.join(tempDir('multilevel-features-head'), 'multilevel.onnx');
-    const r = await runProcess(PYTHON, [
-      path.join(ROOT, 'scripts', 'train_multilevel.py'),
-      ...['--images', images, '--out', modelFile, '--size', String(FS), '--iterations', '2'],
-      ...['--batch-size', '2', '--target', 'features', '--backbone-weights', SHARED_WEIGHTS],
+    modelFile = await trainTiny('multilevel-features-head', FS, [
+      ...['--target', 'features', '--backbone-weights', SHARED_WEIGHTS],
     ]);
-    expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
   it('copies only the encoder after F: F encoded again gives e1..e3 as they are, F^ encoded differs', async () => {
